@@ -1,0 +1,77 @@
+"""What the exploration engine explores: any system described by a `Target`.
+
+The model of the protocol (`model/`) and a cluster of real `raft_ref` nodes are
+two targets; the engine knows nothing else about either. This is the contract
+between them, in the spirit of Stateright's `Model` trait.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Hashable, Iterable, Sequence
+from dataclasses import dataclass
+from enum import Enum
+from typing import Any, Generic, Protocol, TypeVar
+
+State = TypeVar("State")
+Action = TypeVar("Action", bound=Hashable)
+
+
+class Expectation(Enum):
+    """How a property is judged over an exploration."""
+
+    ALWAYS = "always"  # must hold in every reachable state: an invariant
+    ALWAYS_STEP = "always_step"  # must hold for every transition (before, action, after)
+    SOMETIMES = "sometimes"  # must hold in some reachable state: a reachability goal
+
+
+@dataclass(frozen=True)
+class Property(Generic[State, Action]):
+    """A named safety invariant, step invariant or reachability goal.
+
+    `check` takes one state for ALWAYS and SOMETIMES, and `(before, action, after)`
+    for ALWAYS_STEP. It returns True when the property holds there.
+    """
+
+    name: str
+    expectation: Expectation
+    check: Callable[..., bool]
+    description: str = ""
+
+
+class Target(Protocol[State, Action]):
+    """A transition system the engine can explore."""
+
+    name: str
+
+    def initial_states(self) -> Sequence[State]:
+        """The states exploration starts from."""
+        ...
+
+    def successors(self, state: State) -> Iterable[tuple[Action, State]]:
+        """Each enabled action (within the target's bounds) with the state it leads to."""
+        ...
+
+    def fingerprint(self, state: State) -> int:
+        """A 64-bit value equal for equal states (and, with high probability, only those)."""
+        ...
+
+    def symmetric_fingerprint(self, state: State) -> int:
+        """Like `fingerprint`, but equal for states that differ only by a renaming of
+        server ids. Targets without symmetry return `fingerprint(state)`."""
+        ...
+
+    def properties(self) -> Sequence[Property[State, Action]]:
+        """Invariants, step invariants and goals checked during exploration."""
+        ...
+
+    def action_kind(self, action: Action) -> str:
+        """A short name for the kind of `action` (e.g. "Timeout"), for coverage."""
+        ...
+
+    def format_action(self, action: Action) -> str:
+        """A one-line human description of `action` with its parameters."""
+        ...
+
+    def describe_state(self, state: State) -> dict[str, Any]:
+        """A JSON-ready description of `state`, for counterexample traces."""
+        ...
