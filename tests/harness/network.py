@@ -25,6 +25,9 @@ from raft_ref.storage import MemStorage
 from raft_ref.util import NO_LIMIT
 from tests.harness.interface import Interface
 
+# Far more reply rounds than any ported test needs (a few dozen at most).
+MAX_DELIVERY_ROUNDS = 10_000
+
 
 class Network:
     """A set of peers (ids 1..n) and the rules for which messages get through."""
@@ -111,9 +114,14 @@ class Network:
     def send(self, msgs: list[Message]) -> None:
         """Deliver `msgs`, then the replies they cause, until no message is left.
 
-        Errors a node returns from `step` are ignored, as in raft-rs."""
+        Errors a node returns from `step` are ignored, as in raft-rs. Unlike raft-rs,
+        a conversation that never ends fails the test instead of hanging it."""
         pending = list(msgs)
+        rounds = 0
         while pending:
+            rounds += 1
+            if rounds > MAX_DELIVERY_ROUNDS:
+                raise AssertionError(f"messages still flowing after {rounds - 1} rounds")
             replies: list[Message] = []
             for m in pending:
                 p = self.peers[m.to]
