@@ -3,6 +3,15 @@
 The model of the protocol (`model/`) and a cluster of real `raft_ref` nodes are
 two targets; the engine knows nothing else about either. This is the contract
 between them, in the spirit of Stateright's `Model` trait.
+
+Optional members the engine and `python -m checks.explore` use when a target has them
+(read with `getattr`, so a target without them still conforms):
+- `symmetry_sound: bool` (default True): False when renaming server ids may change the
+  outcome (then `--symmetry` is off by default and the command warns when it is forced).
+- `bounds: Mapping[str, int]`: the bounds in use (`max_term`, `max_log`, ...), printed at
+  the start of every run and written to the summary and counterexamples.
+Targets must be usable from forked worker processes, and their states picklable
+(`--workers` ships states between processes).
 """
 
 from __future__ import annotations

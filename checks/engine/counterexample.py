@@ -1,0 +1,65 @@
+"""Writing a violation's path as a counterexample JSON file.
+
+The format (one object): `target`, `variant`, `nodes`, `pre_vote`, `property`, `kind`
+(always / always_step), `command` (the command line that reproduces it), `seed`,
+`bounds`, `depth` (the number of actions), and `steps`: one entry
+per state, the first being the initial state (`action` and `kind` null), each with
+`action` (the target's `format_action`), `kind` (its `action_kind`) and `state` (its
+`describe_state`). Other trace formats (ITF, pictures) are produced from this one.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from pathlib import Path
+from typing import Any
+
+from checks.engine.outcome import Violation
+from checks.engine.summary import RunInfo
+from checks.engine.target import Target
+
+
+def counterexample_json(
+    target: Target[Any, Any], run: RunInfo, violation: Violation
+) -> dict[str, Any]:
+    steps = [
+        {
+            "action": None if action is None else target.format_action(action),
+            "kind": None if action is None else target.action_kind(action),
+            "state": target.describe_state(state),
+        }
+        for action, state in violation.path
+    ]
+    return {
+        "target": run.target,
+        "variant": run.variant,
+        "nodes": run.nodes,
+        "pre_vote": run.pre_vote,
+        "property": violation.property_name,
+        "kind": violation.expectation.value,
+        "command": run.command,
+        "seed": run.seed,
+        "bounds": dict(run.bounds),
+        "depth": violation.depth,
+        "steps": steps,
+    }
+
+
+def counterexample_path(directory: Path, run: RunInfo, violation: Violation) -> Path:
+    """`<dir>/<target>[-<variant>]-<property>.json`: one file per finding, rewritten by
+    a rerun of the same command."""
+    parts = [run.target, *([run.variant] if run.variant else []), violation.property_name]
+    name = "-".join(re.sub(r"[^A-Za-z0-9_.]+", "_", part) for part in parts)
+    return directory / f"{name}.json"
+
+
+def write_counterexample(
+    directory: Path, target: Target[Any, Any], run: RunInfo, violation: Violation
+) -> Path:
+    """Writes the counterexample of `violation` under `directory`; returns its path."""
+    directory.mkdir(parents=True, exist_ok=True)
+    path = counterexample_path(directory, run, violation)
+    document = counterexample_json(target, run, violation)
+    path.write_text(json.dumps(document, indent=1) + "\n", encoding="utf-8")
+    return path

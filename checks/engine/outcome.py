@@ -1,0 +1,82 @@
+"""What a search is asked to do and what it reports back.
+
+Every strategy (bfs, dfs, random walks, parallel bfs) takes `SearchOptions` and fills a
+`SearchOutcome`; reporting (`summary.py`, `counterexample.py`) reads only these.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from checks.engine.target import Expectation
+
+# A step of a path: the action taken (None for the initial state) and the state reached.
+Step = tuple[Any, Any]
+
+
+@dataclass(frozen=True)
+class SearchOptions:
+    """How to search; the target's own bounds are set when the target is built."""
+
+    strategy: str = "bfs"  # "bfs", "dfs" or "random"
+    max_depth: int = 12  # actions from an initial state; states at this depth are not expanded
+    symmetry: bool = True  # dedupe by `symmetric_fingerprint` instead of `fingerprint`
+    keep_going: bool = False  # record the first violation of each property and go on
+    workers: int = 1
+    walks: int = 1000  # random strategy: number of walks, each up to max_depth steps
+    seed: int = 0  # random strategy: walk i is a pure function of (seed, i)
+
+
+@dataclass
+class Violation:
+    """A property that failed, with the path from an initial state that shows it."""
+
+    property_name: str
+    expectation: Expectation
+    path: list[Step]  # path[0] = (None, initial state); then (action, state) per step
+
+    @property
+    def depth(self) -> int:
+        return len(self.path) - 1
+
+
+@dataclass
+class KindCoverage:
+    """Coverage of one action kind: transitions taken, and new states they found."""
+
+    transitions: int = 0
+    new_states: int = 0
+
+
+@dataclass
+class SearchOutcome:
+    """Figures and findings of one search."""
+
+    strategy: str
+    workers: int
+    symmetry: bool
+    max_depth: int
+    distinct_states: int = 0
+    transitions: int = 0
+    depth_reached: int = 0
+    # Every state within the depth bound was explored (no early stop). Never true for walks.
+    complete: bool = False
+    # The search ran out of new states before the depth bound: the whole state space
+    # reachable within the target's bounds was explored.
+    exhausted: bool = False
+    seconds: float = 0.0
+    visited_bytes: int = 0  # memory of the visited-state store at the end
+    violations: list[Violation] = field(default_factory=list)
+    invariants: dict[str, str] = field(default_factory=dict)  # name -> "holds" / "violated"
+    goals: dict[str, int | None] = field(default_factory=dict)  # name -> first depth reached
+    coverage: dict[str, KindCoverage] = field(default_factory=dict)
+    worker_cpu_seconds: list[float] = field(default_factory=list)  # parallel bfs: per worker
+
+    @property
+    def states_per_second(self) -> float:
+        return self.distinct_states / self.seconds if self.seconds > 0 else 0.0
+
+    @property
+    def bytes_per_state(self) -> float:
+        return self.visited_bytes / self.distinct_states if self.distinct_states else 0.0

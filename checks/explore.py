@@ -1,0 +1,324 @@
+"""`python -m checks.explore`: explore a target within bounds and check its properties.
+
+Exit status: 0 when no property is violated, 1 when one is (a counterexample is written
+under --out and its path printed), 2 on bad usage (a one-line error on stderr).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import shlex
+import sys
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, NoReturn
+
+from checks.engine.counterexample import write_counterexample
+from checks.engine.outcome import SearchOptions, SearchOutcome
+from checks.engine.progress import Progress
+from checks.engine.search import STRATEGIES, UnsupportedOptions, explore
+from checks.engine.summary import RunInfo, format_header, format_summary, summary_json
+from checks.engine.target import Target
+
+PROG = "python -m checks.explore"
+BOUND_NAMES = ("max_term", "max_log", "max_msgs", "max_crashes")
+DEFAULT_WALKS = 1000
+DEFAULT_WORKERS = 2  # the machine this is made for has two cores
+
+
+class UsageError(Exception):
+    """A user's mistake on the command line: reported in one line, exit status 2."""
+
+
+@dataclass(frozen=True)
+class TargetRequest:
+    """What the command line asks of a target. None bounds mean the target's defaults."""
+
+    nodes: int
+    pre_vote: bool = False
+    variant: str | None = None
+    bounds: Mapping[str, int | None] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class TargetChoice:
+    """One value of --target: how to build it and which broken variants it offers."""
+
+    description: str
+    build: Callable[[TargetRequest], Target[Any, Any]] | None  # None: not available yet
+    variants: Callable[[], Mapping[str, str]] = dict  # name -> what it breaks
+
+
+def _model_variants() -> Mapping[str, str]:
+    try:
+        from checks.targets import model_target  # noqa: PLC0415 (optional until built)
+    except ImportError:
+        return {}
+    variants: Mapping[str, str] = getattr(model_target, "VARIANTS", {})
+    return variants
+
+
+def _build_model(request: TargetRequest) -> Target[Any, Any]:
+    from checks.targets.model_target import build_model_target  # noqa: PLC0415
+
+    target: Target[Any, Any] = build_model_target(
+        nodes=request.nodes,
+        pre_vote=request.pre_vote,
+        variant=request.variant,
+        **{name: value for name, value in request.bounds.items() if value is not None},
+    )
+    return target
+
+
+TARGETS: dict[str, TargetChoice] = {
+    "model": TargetChoice("the protocol model alone (model/)", _build_model, _model_variants),
+    "impl": TargetChoice("clusters of raft_ref nodes checked against the model", None),
+}
+
+
+class OneLineParser(argparse.ArgumentParser):
+    """argparse with its errors as one line (no usage block) and no exit of its own."""
+
+    def error(self, message: str) -> NoReturn:
+        raise UsageError(message)
+
+
+def _count(minimum: int) -> Callable[[str], int]:
+    """An argparse type: an integer at least `minimum`."""
+
+    def parse(text: str) -> int:
+        try:
+            value = int(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"expected an integer, got {text!r}") from None
+        if value < minimum:
+            raise argparse.ArgumentTypeError(f"must be at least {minimum}, got {value}")
+        return value
+
+    return parse
+
+
+def build_parser(targets: Mapping[str, TargetChoice]) -> OneLineParser:
+    variant_lines = []
+    for name, choice in targets.items():
+        for variant, breaks in choice.variants().items():
+            variant_lines.append(f"  {variant:<28} ({name}) {breaks}")
+    epilog = "broken variants (--variant):\n" + (
+        "\n".join(variant_lines) if variant_lines else "  (none available)"
+    )
+    epilog += "\n\nexit status: 0 no violation, 1 violation (counterexample written), 2 bad usage"
+    parser = OneLineParser(
+        prog=PROG,
+        description="Explore a target's states within bounds: its invariants are checked on\n"
+        "every new state, its step invariants on every transition, its goals recorded.",
+        epilog=epilog,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    what = parser.add_argument_group("what to explore")
+    what.add_argument(
+        "--target",
+        choices=list(targets),
+        default=next(iter(targets)),
+        help="; ".join(f"{name}: {choice.description}" for name, choice in targets.items())
+        + " (default: %(default)s)",
+    )
+    what.add_argument(
+        "--nodes",
+        type=_count(1),
+        default=3,
+        metavar="N",
+        help="voters in the initial cluster (default 3)",
+    )
+    what.add_argument("--pre-vote", action="store_true", help="enable the pre-vote phase")
+    what.add_argument("--variant", metavar="NAME", help="a deliberately broken variant (below)")
+
+    limits = parser.add_argument_group("bounds (default: the target's own, printed at start)")
+    limits.add_argument(
+        "--depth",
+        type=_count(0),
+        default=12,
+        metavar="N",
+        help="steps from an initial state (default 12)",
+    )
+    limits.add_argument("--max-term", type=_count(1), metavar="N", help="highest term")
+    limits.add_argument("--max-log", type=_count(0), metavar="N", help="longest log (entries)")
+    limits.add_argument("--max-msgs", type=_count(0), metavar="N", help="messages in flight")
+    limits.add_argument("--max-crashes", type=_count(0), metavar="N", help="restarts in all")
+
+    how = parser.add_argument_group("how to search")
+    how.add_argument(
+        "--strategy",
+        choices=STRATEGIES,
+        default="bfs",
+        help="bfs: shortest counterexamples; dfs: least memory; random: seeded random "
+        "walks of up to --depth steps (default: bfs)",
+    )
+    how.add_argument(
+        "--walks",
+        type=_count(1),
+        metavar="N",
+        help=f"random: number of walks (default {DEFAULT_WALKS})",
+    )
+    how.add_argument(
+        "--seed",
+        type=_count(0),
+        default=0,
+        metavar="S",
+        help="random: seed of the walks (default 0)",
+    )
+    how.add_argument(
+        "--workers",
+        type=_count(1),
+        metavar="N",
+        help=f"processes for bfs and random (default {DEFAULT_WORKERS}; dfs runs in one); "
+        "results are the same for any number, counterexample paths may differ",
+    )
+    how.add_argument(
+        "--symmetry",
+        action=argparse.BooleanOptionalAction,
+        default=None,
+        help="identify states equal up to renaming servers (default: on where the "
+        "target says it is sound)",
+    )
+    how.add_argument(
+        "--keep-going",
+        action="store_true",
+        help="after a violation, go on and report the first violation of every property",
+    )
+
+    out = parser.add_argument_group("output")
+    out.add_argument(
+        "--out",
+        type=Path,
+        default=Path("traces"),
+        metavar="DIR",
+        help="where counterexamples are written (default: traces/)",
+    )
+    out.add_argument("--json", type=Path, metavar="PATH", help="write a JSON summary here")
+    out.add_argument(
+        "--no-progress", action="store_true", help="no progress lines on stderr while running"
+    )
+    return parser
+
+
+@dataclass(frozen=True)
+class Run:
+    """A parsed and checked command line."""
+
+    target: Target[Any, Any]
+    info: RunInfo
+    options: SearchOptions
+    out: Path
+    json_path: Path | None
+    progress: bool
+
+
+def parse_run(argv: Sequence[str], targets: Mapping[str, TargetChoice]) -> Run:
+    """Parses and validates `argv`, builds the target; raises UsageError on a mistake."""
+    args = build_parser(targets).parse_args(list(argv))
+    choice = targets[args.target]
+    if choice.build is None:
+        raise UsageError(f"--target {args.target} is not available yet")
+    variants = choice.variants()
+    if args.variant is not None and args.variant not in variants:
+        known = ", ".join(variants) or "none"
+        raise UsageError(
+            f"unknown --variant {args.variant!r} for --target {args.target} (known: {known})"
+        )
+    if args.walks is not None and args.strategy != "random":
+        raise UsageError("--walks applies only to --strategy random")
+    if args.workers is not None and args.workers > 1 and args.strategy == "dfs":
+        raise UsageError("--strategy dfs runs in one process: drop --workers")
+    if args.workers is None:
+        args.workers = 1 if args.strategy == "dfs" else DEFAULT_WORKERS
+    if args.json is not None and not args.json.parent.is_dir():
+        raise UsageError(f"--json: directory {str(args.json.parent)!r} does not exist")
+    if args.out.exists() and not args.out.is_dir():
+        raise UsageError(f"--out: {str(args.out)!r} is not a directory")
+    requested = {name: getattr(args, name) for name in BOUND_NAMES}
+    request = TargetRequest(args.nodes, args.pre_vote, args.variant, requested)
+    try:
+        target = choice.build(request)
+    except ValueError as error:
+        raise UsageError(str(error)) from None
+    sound = bool(getattr(target, "symmetry_sound", True))
+    symmetry = sound if args.symmetry is None else args.symmetry
+    in_use: Mapping[str, object] = getattr(target, "bounds", requested)
+    info = RunInfo(
+        target=args.target,
+        nodes=args.nodes,
+        variant=args.variant,
+        pre_vote=args.pre_vote,
+        bounds=dict(in_use),
+        seed=args.seed,
+        walks=(args.walks or DEFAULT_WALKS) if args.strategy == "random" else None,
+        command=" ".join([PROG, *map(shlex.quote, argv)]),
+    )
+    options = SearchOptions(
+        strategy=args.strategy,
+        max_depth=args.depth,
+        symmetry=symmetry,
+        keep_going=args.keep_going,
+        workers=args.workers,
+        walks=args.walks or DEFAULT_WALKS,
+        seed=args.seed,
+    )
+    if symmetry and not sound:
+        print(f"{PROG}: warning: the target says symmetry is unsound here", file=sys.stderr)
+    return Run(target, info, options, args.out, args.json, not args.no_progress)
+
+
+def report(run: Run, outcome: SearchOutcome) -> int:
+    """Prints the summary, writes counterexamples and the JSON summary; the exit status."""
+    traces = [
+        str(write_counterexample(run.out, run.target, run.info, violation))
+        for violation in outcome.violations
+    ]
+    print(format_summary(outcome), flush=True)
+    for violation, path in zip(outcome.violations, traces, strict=True):
+        print(
+            f"counterexample: {violation.property_name} violated at depth {violation.depth}"
+            f" -> {path}"
+        )
+    if run.json_path is not None:
+        document = summary_json(run.info, outcome, traces)
+        run.json_path.write_text(json.dumps(document, indent=1) + "\n", encoding="utf-8")
+    return 1 if outcome.violations else 0
+
+
+def main(
+    argv: Sequence[str] | None = None, targets: Mapping[str, TargetChoice] | None = None
+) -> int:
+    arguments = list(sys.argv[1:] if argv is None else argv)
+    try:
+        run = parse_run(arguments, TARGETS if targets is None else targets)
+        options = run.options
+        print(
+            format_header(
+                run.info, options.strategy, options.workers, options.symmetry, options.max_depth
+            ),
+            flush=True,
+        )
+        outcome = explore(run.target, options, Progress(enabled=run.progress))
+        return report(run, outcome)
+    except (UsageError, UnsupportedOptions) as error:
+        print(f"{PROG}: error: {error}", file=sys.stderr)
+        return 2
+    except BrokenPipeError:  # the reader went away (`| head`): nothing more to say
+        sys.stdout = open(os.devnull, "w")  # noqa: SIM115 (stays open until exit)
+        return 1
+    except OSError as error:
+        print(f"{PROG}: error: {error.strerror or error}: {error.filename}", file=sys.stderr)
+        return 2
+    except SystemExit as stop:  # --help
+        return stop.code if isinstance(stop.code, int) else 0
+    except KeyboardInterrupt:
+        print(f"{PROG}: interrupted", file=sys.stderr)
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,1 @@
+"""Targets the exploration engine can explore (see `checks.engine.target.Target`)."""

@@ -1,0 +1,199 @@
+"""The protocol model (`model/`) as an exploration target."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import asdict, fields, replace
+from functools import partial
+from typing import Any
+
+from checks.engine.target import Expectation, Property
+from model.actions import Action, successors
+from model.invariants import GOALS, INVARIANTS, STEP_INVARIANTS
+from model.params import Params
+from model.state import Kind, Msg, MsgType, Role, Server, State, ids, initial_state
+from model.symmetry import symmetric_hash
+from model.variants import VARIANT_BOUNDS, with_variant
+from model.variants import VARIANTS as VARIANT_RULES
+
+# The default bounds of `python -m checks.explore --target model`: with 3 voters and one
+# spare server they reach every goal within depth 12 (a voter added, the leader removed).
+DEFAULT_BOUNDS: dict[str, Any] = {
+    name: getattr(Params(), name)
+    for name in (
+        "spares",
+        "max_term",
+        "max_log",
+        "max_msgs",
+        "max_crashes",
+        "max_client_requests",
+        "max_membership_changes",
+        "max_drops",
+        "max_duplicates",
+        "changes",
+        "heartbeats",
+    )
+}
+
+# Broken variants: name -> what it breaks (for --help and reports).
+VARIANTS: dict[str, str] = {
+    "commit_previous_term": "a leader commits an earlier term's entry by counting replicas",
+    "vote_without_log_check": "votes are granted without the up-to-date log check",
+    "direct_membership_change": "Begin switches straight to the target config (no joint phase)",
+    "forget_vote_on_restart": "a restarted server forgets its vote",
+    "small_majority": "a majority is one vote too small",
+}
+assert set(VARIANTS) == set(VARIANT_RULES)
+
+_MASK64 = (1 << 64) - 1
+
+
+class ModelTarget:
+    """The model with its parameters, bounds and (optionally) a broken variant."""
+
+    def __init__(
+        self,
+        nodes: int = 3,
+        pre_vote: bool = False,
+        variant: str | None = None,
+        **bounds: Any,
+    ) -> None:
+        known = {f.name for f in fields(Params)} - {"nodes", "pre_vote"}
+        unknown = set(bounds) - known
+        if unknown:
+            raise ValueError(f"unknown model bounds: {', '.join(sorted(unknown))}")
+        if variant is not None and variant not in VARIANT_RULES:
+            raise ValueError(f"unknown variant {variant!r}; known: {', '.join(sorted(VARIANTS))}")
+        # A variant's own bounds (model.variants.VARIANT_BOUNDS) replace the defaults;
+        # bounds given here replace both.
+        chosen = {**VARIANT_BOUNDS.get(variant or "", {}), **bounds}
+        params = replace(Params(), nodes=nodes, pre_vote=pre_vote, **chosen)
+        params.validate()
+        self.params = with_variant(params, variant)
+        self.variant = variant
+        self.name = "model" if variant is None else f"model[{variant}]"
+        self.bounds = {
+            k: v for k, v in asdict(self.params).items() if k in DEFAULT_BOUNDS or k in chosen
+        }
+        # Every rule and property treats server ids alike (see model/symmetry.py).
+        self.symmetry_sound = True
+        self._properties = self._build_properties()
+
+    def _build_properties(self) -> list[Property[State, Action]]:
+        p = self.params
+        props: list[Property[State, Action]] = []
+        for name, check in INVARIANTS.items():
+            props.append(Property(name, Expectation.ALWAYS, partial(check, p), _doc(check)))
+        for name, step in STEP_INVARIANTS.items():
+            props.append(Property(name, Expectation.ALWAYS_STEP, partial(step, p), _doc(step)))
+        for name, goal in GOALS.items():
+            props.append(Property(name, Expectation.SOMETIMES, partial(goal, p), _doc(goal)))
+        return props
+
+    def initial_states(self) -> Sequence[State]:
+        return [initial_state(self.params.nodes, self.params.spares)]
+
+    def successors(self, state: State) -> list[tuple[Action, State]]:
+        return successors(self.params, state)
+
+    def fingerprint(self, state: State) -> int:
+        return hash(state) & _MASK64
+
+    def symmetric_fingerprint(self, state: State) -> int:
+        return symmetric_hash(state) & _MASK64
+
+    def properties(self) -> Sequence[Property[State, Action]]:
+        return self._properties
+
+    def action_kind(self, action: Action) -> str:
+        return action.name
+
+    def format_action(self, action: Action) -> str:
+        return format_action(action)
+
+    def describe_state(self, state: State) -> dict[str, Any]:
+        return describe_state(state)
+
+
+def build_model_target(
+    nodes: int = 3, pre_vote: bool = False, variant: str | None = None, **bounds: Any
+) -> ModelTarget:
+    """What `python -m checks.explore --target model` builds."""
+    return ModelTarget(nodes=nodes, pre_vote=pre_vote, variant=variant, **bounds)
+
+
+def _doc(check: Any) -> str:
+    return (check.__doc__ or "").strip().split("\n\n")[0].replace("\n    ", " ")
+
+
+# --- human-readable forms ---------------------------------------------------------------
+
+
+def format_action(action: Action) -> str:
+    name, args = action.name, action.args
+    if args and isinstance(args[0], Msg):
+        return f"{name}({format_msg(args[0])})"
+    if name == "ProposeMembershipChange":
+        i, voters, learners = args
+        if not voters:
+            return f"{name}({i}, refused: change pending)"
+        return f"{name}({i}, voters={ids(voters)}, learners={ids(learners)})"
+    return f"{name}({', '.join(str(a) for a in args)})"
+
+
+def format_msg(m: Msg) -> str:
+    kind = MsgType.NAMES[m.type]
+    text = f"{kind} {m.src}->{m.dst} term {m.term}"
+    if m.type in (MsgType.VOTE, MsgType.PRE_VOTE):
+        return f"{text} last ({m.idx}, term {m.log_term})"
+    if m.type == MsgType.APPEND:
+        entries = ", ".join(_format_entry(e) for e in m.entries)
+        return f"{text} prev ({m.idx}, term {m.log_term}) [{entries}] commit {m.commit}"
+    if m.type == MsgType.APPEND_RESP:
+        if m.reject:
+            return f"{text} reject {m.idx} hint {m.hint}"
+        return f"{text} index {m.idx}"
+    if m.type == MsgType.HEARTBEAT:
+        return f"{text} commit {m.commit}"
+    return f"{text}{' reject' if m.reject else ''}"
+
+
+def _format_entry(e: Any) -> str:
+    if e.kind == Kind.BEGIN:
+        return f"{e.term}:Begin(voters={ids(e.voters)}, learners={ids(e.learners)})"
+    return f"{e.term}:{Kind.NAMES[e.kind]}"
+
+
+def describe_state(state: State) -> dict[str, Any]:
+    return {
+        "servers": {str(i): _describe_server(i, s) for i, s in enumerate(state.servers, start=1)},
+        "network": [{"message": format_msg(m), "copies": n} for m, n in state.network],
+        "budget": state.budget._asdict(),
+    }
+
+
+def _describe_server(i: int, s: Server) -> dict[str, Any]:
+    c = s.config
+    out: dict[str, Any] = {
+        "role": Role.NAMES[s.role],
+        "term": s.term,
+        "vote": s.vote,
+        "leader": s.leader,
+        "log": [_format_entry(e) for e in s.log],
+        "commit": s.commit,
+        "applied": s.applied,
+        "voters": ids(c.voters),
+        "learners": ids(c.learners),
+    }
+    if c.joint:
+        out["next_voters"] = ids(c.next_voters)
+        out["next_learners"] = ids(c.next_learners)
+    if s.role in (Role.CANDIDATE, Role.PRE_CANDIDATE):
+        out["granted"] = ids(s.granted)
+        out["rejected"] = ids(s.rejected)
+    if s.role == Role.LEADER:
+        members = ids(c.members())
+        out["match"] = {str(j): s.match[j - 1] for j in members}
+        out["next"] = {str(j): s.next[j - 1] for j in members}
+        out["replicate"] = ids(s.replicate)
+    return out

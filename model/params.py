@@ -1,0 +1,70 @@
+"""The model's parameters: cluster shape, protocol options, exploration bounds, and the
+switches that the broken variants (`model.variants`) flip."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+# Membership changes a leader may propose, each a rule relative to the current
+# configuration (so the model stays symmetric in server ids):
+#   add_voter      a server outside the configuration becomes a voter
+#   add_learner    a server outside the configuration becomes a learner
+#   promote        a learner becomes a voter
+#   remove_voter   one voter leaves (at least one voter stays)
+#   remove_learner one learner leaves
+#   shrink_to_one  every voter but one leaves (a change two or more servers away)
+CHANGE_RULES = (
+    "add_voter",
+    "add_learner",
+    "promote",
+    "remove_voter",
+    "remove_learner",
+    "shrink_to_one",
+)
+
+
+@dataclass(frozen=True, slots=True)
+class Params:
+    nodes: int = 3  # initial voters, ids 1..nodes
+    spares: int = 1  # servers outside the initial configuration, ids nodes+1..
+    pre_vote: bool = False
+    # Bounds, sized so that `--nodes 3 --depth 12` is exhaustive within a minute. max_log
+    # counts entries after the initial snapshot entry.
+    max_term: int = 3
+    max_log: int = 3
+    max_msgs: int = 4
+    max_crashes: int = 0
+    max_client_requests: int = 1
+    max_membership_changes: int = 1
+    max_drops: int = 0
+    max_duplicates: int = 0
+    # The defaults add the spare as a voter, or shrink to any one voter (which removes
+    # the leader when another voter remains): depth 12 then reaches every goal.
+    changes: tuple[str, ...] = ("add_voter", "shrink_to_one")
+    # Heartbeats only carry commit indexes, which appends carry too: left out of the
+    # default exploration to keep it within a minute.
+    heartbeats: bool = False
+    partial_appends: bool = True  # a message may carry fewer entries than available
+    # Protocol rules that the broken variants replace (True/0 is raft-rs).
+    commit_only_current_term: bool = True
+    vote_log_check: bool = True
+    joint_consensus: bool = True
+    persist_vote: bool = True
+    majority_offset: int = 0  # added to a majority: -1 makes it one too small
+
+    @property
+    def servers(self) -> int:
+        return self.nodes + self.spares
+
+    def majority(self, voters: int) -> int:
+        """How many of `voters` voters form a quorum (raft-rs `majority`)."""
+        return max(1, voters // 2 + 1 + self.majority_offset)
+
+    def validate(self) -> None:
+        if self.nodes < 1 or self.spares < 0 or self.servers > 8:
+            raise ValueError("need 1..8 servers, at least one initial voter")
+        unknown = set(self.changes) - set(CHANGE_RULES)
+        if unknown:
+            raise ValueError(f"unknown membership change rules: {sorted(unknown)}")
+        if self.max_term < 1 or self.max_log < 0 or self.max_msgs < 0:
+            raise ValueError("bounds must be non-negative (max_term at least 1)")

@@ -1,0 +1,255 @@
+"""The model's state: servers, logs, configurations and the network, all immutable.
+
+Everything is a tuple of ints (NamedTuples, IntEnums), so a state hashes the same way in
+every process and copying one is free. Server ids are 1..N; a set of servers is a bit
+mask (bit `id - 1`).
+
+Indexes follow raft-rs's `MemStorage::new_with_conf_state`: every log starts with the
+snapshot entry at index 1, term 1, so `log[k - 1]` is the entry at index `k`, the first
+election reaches term 2 and the first leader's empty entry is index 2.
+"""
+
+from __future__ import annotations
+
+from typing import NamedTuple
+
+# Roles, entry kinds and message types are plain ints (class attributes, not enums): a
+# state is nested tuples of ints, which hash alike in every process, and attribute
+# lookups on a plain class are fast on the explorer's hot path.
+
+
+class Role:
+    FOLLOWER = 0
+    PRE_CANDIDATE = 1
+    CANDIDATE = 2
+    LEADER = 3
+    NAMES = ("Follower", "PreCandidate", "Candidate", "Leader")
+
+
+class Kind:
+    """What an entry carries; only the protocol-relevant part of its data."""
+
+    SNAPSHOT = 0  # the initial snapshot entry at index 1
+    EMPTY = 1  # a normal entry without data: a new leader's entry, a refused conf change
+    DATA = 2  # a normal entry proposed by a client
+    BEGIN = 3  # conf change BeginMembershipChange, carrying the target configuration
+    FINALIZE = 4  # conf change FinalizeMembershipChange
+    NAMES = ("Snapshot", "Empty", "Data", "Begin", "Finalize")
+
+
+class Entry(NamedTuple):
+    term: int
+    kind: int  # a Kind
+    voters: int = 0  # BEGIN only: the target configuration
+    learners: int = 0
+
+
+SNAPSHOT_ENTRY = Entry(1, Kind.SNAPSHOT)
+
+Log = tuple[Entry, ...]
+
+
+class Config(NamedTuple):
+    """An applied configuration; `next_voters != 0` while joint (the target of a BEGIN)."""
+
+    voters: int
+    learners: int
+    next_voters: int = 0
+    next_learners: int = 0
+    start: int = 0  # index of the BEGIN entry that started the joint phase
+
+    @property
+    def joint(self) -> bool:
+        return self.next_voters != 0
+
+    def voter_masks(self) -> tuple[int, ...]:
+        """The voter sets whose majorities elections and commits need."""
+        return (self.voters, self.next_voters) if self.next_voters else (self.voters,)
+
+    def all_voters(self) -> int:
+        return self.voters | self.next_voters
+
+    def members(self) -> int:
+        """Everyone a leader tracks progress for (raft-rs `ProgressSet`)."""
+        return self.voters | self.learners | self.next_voters | self.next_learners
+
+
+class Server(NamedTuple):
+    term: int
+    vote: int  # 0: none
+    role: int  # a Role
+    leader: int  # the leader known at this term (raft-rs `leader_id`), 0: none
+    log: Log
+    commit: int
+    applied: int
+    config: Config
+    granted: int  # (pre-)votes received: mask of servers that granted ...
+    rejected: int  # ... and of those that refused
+    # What a leader knows of each server (raft-rs `Progress`), all 0 when not leader:
+    match: tuple[int, ...]  # highest index known replicated there
+    next: tuple[int, ...]  # index of the next entry to send there
+    replicate: int  # mask: servers in Replicate state (sending optimistically); else Probe
+
+
+class MsgType:
+    VOTE = 0  # MsgRequestVote
+    VOTE_RESP = 1
+    PRE_VOTE = 2  # MsgRequestPreVote
+    PRE_VOTE_RESP = 3
+    APPEND = 4  # MsgAppend
+    APPEND_RESP = 5
+    HEARTBEAT = 6
+    HEARTBEAT_RESP = 7
+    NAMES = (
+        "RequestVote",
+        "RequestVoteResponse",
+        "RequestPreVote",
+        "RequestPreVoteResponse",
+        "AppendEntries",
+        "AppendEntriesResponse",
+        "Heartbeat",
+        "HeartbeatResponse",
+    )
+
+
+class Msg(NamedTuple):
+    """One message; fields a type does not use are 0 (or empty)."""
+
+    type: int  # a MsgType
+    src: int
+    dst: int
+    term: int
+    idx: int = 0  # raft-rs `index`: vote: last index; append: prev index; append resp: index
+    log_term: int = 0  # vote: last term; append: prev term
+    entries: Log = ()
+    commit: int = 0
+    reject: int = 0
+    hint: int = 0  # append rejection: the receiver's last index
+
+
+# The network: a bag of messages as a sorted tuple of (message, copies).
+Bag = tuple[tuple[Msg, int], ...]
+
+
+class Budget(NamedTuple):
+    """How much of each bounded event is used so far."""
+
+    crashes: int = 0
+    client_requests: int = 0
+    membership_changes: int = 0
+    drops: int = 0
+    duplicates: int = 0
+
+
+class State(NamedTuple):
+    servers: tuple[Server, ...]  # servers[id - 1]
+    network: Bag
+    budget: Budget
+
+
+VOTE_RESPONSE = {MsgType.VOTE: MsgType.VOTE_RESP, MsgType.PRE_VOTE: MsgType.PRE_VOTE_RESP}
+
+
+def bit(server_id: int) -> int:
+    return 1 << (server_id - 1)
+
+
+def ids(mask: int) -> list[int]:
+    """The server ids in `mask`, ascending."""
+    out = []
+    server_id = 1
+    while mask:
+        if mask & 1:
+            out.append(server_id)
+        mask >>= 1
+        server_id += 1
+    return out
+
+
+def mask_of(server_ids: list[int] | tuple[int, ...] | range) -> int:
+    mask = 0
+    for server_id in server_ids:
+        mask |= bit(server_id)
+    return mask
+
+
+# --- logs -----------------------------------------------------------------------------
+
+
+def last_index(log: Log) -> int:
+    return len(log)
+
+
+def last_term(log: Log) -> int:
+    return log[-1].term
+
+
+def term_at(log: Log, index: int) -> int:
+    """The term of the entry at `index`, 0 when there is none (raft-rs `RaftLog::term`)."""
+    return log[index - 1].term if 1 <= index <= len(log) else 0
+
+
+def is_up_to_date(log: Log, index: int, term: int) -> bool:
+    """A candidate's log (last `index`, `term`) is at least as up to date as `log`."""
+    mine = log[-1].term
+    return term > mine or (term == mine and index >= len(log))
+
+
+# --- the network ----------------------------------------------------------------------
+
+
+def bag_size(bag: Bag) -> int:
+    return sum(count for _, count in bag)
+
+
+def bag_add(bag: Bag, msgs: list[Msg]) -> Bag:
+    if not msgs:
+        return bag
+    items = list(bag)
+    for m in msgs:
+        for k, (old, count) in enumerate(items):
+            if old == m:
+                items[k] = (old, count + 1)
+                break
+        else:
+            items.append((m, 1))
+    items.sort()
+    return tuple(items)
+
+
+def bag_remove(bag: Bag, m: Msg) -> Bag:
+    out = []
+    for item in bag:
+        if item[0] == m:
+            if item[1] > 1:
+                out.append((m, item[1] - 1))
+        else:
+            out.append(item)
+    return tuple(out)
+
+
+# --- the initial state -----------------------------------------------------------------
+
+
+def initial_state(nodes: int, spares: int) -> State:
+    """`nodes` voters that know each other, plus `spares` servers outside the configuration
+    that a membership change may add; all followers at term 1 (raft-rs
+    `MemStorage::new_with_conf_state` with the voters' ConfState)."""
+    total = nodes + spares
+    config = Config(voters=mask_of(range(1, nodes + 1)), learners=0)
+    server = Server(
+        term=1,
+        vote=0,
+        role=Role.FOLLOWER,
+        leader=0,
+        log=(SNAPSHOT_ENTRY,),
+        commit=1,
+        applied=1,
+        config=config,
+        granted=0,
+        rejected=0,
+        match=(0,) * total,
+        next=(0,) * total,
+        replicate=0,
+    )
+    return State(servers=(server,) * total, network=(), budget=Budget())
