@@ -175,11 +175,11 @@ class Progress:
 
     @snapshot(lambda self: self.matched, name="matched")
     @ensure(
-        lambda self, n, result, OLD: result == (OLD.matched < n),  # noqa: N803
+        lambda self, n, result, OLD: result == (OLD.matched < n),
         "an acknowledgement is news only if it goes beyond the match",
     )
     @ensure(
-        lambda self, n, OLD: self.matched == max(OLD.matched, n),  # noqa: N803
+        lambda self, n, OLD: self.matched == max(OLD.matched, n),
         "the matched index never decreases and covers every acknowledgement",
     )
     @ensure(lambda self, n: self.next_idx > n, "nothing acknowledged is sent again")
@@ -198,13 +198,11 @@ class Progress:
 
     @snapshot(lambda self: (self.matched, self.next_idx), name="before")
     @ensure(
-        lambda self, OLD: self.matched == OLD.before[0],  # noqa: N803
+        lambda self, OLD: self.matched == OLD.before[0],
         "a rejection never changes the matched index",
     )
     @ensure(
-        lambda self, OLD: (  # noqa: N803
-            OLD.before[0] >= OLD.before[1] or self.next_idx <= OLD.before[1]
-        ),
+        lambda self, OLD: OLD.before[0] >= OLD.before[1] or self.next_idx <= OLD.before[1],
         "a rejection never moves the next index forward",
     )
     @ensure(

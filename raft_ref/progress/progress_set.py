@@ -412,7 +412,7 @@ class ProgressSet:
         name="active",
     )
     @ensure(
-        lambda self, result, OLD: result == self.has_quorum(OLD.active),  # noqa: N803
+        lambda self, result, OLD: result == self.has_quorum(OLD.active),
         "the leader is backed by a majority of every active configuration heard from",
     )
     @ensure(
