@@ -4,7 +4,8 @@ PY      := .venv/bin/python
 STAMP   := .venv/.installed
 ARGS    ?= --nodes 3 --depth 12
 
-.PHONY: all venv test test-slow lint typecheck pytest bench explore proto clean
+.PHONY: all venv test test-slow lint typecheck pytest bench explore quorum proto clean \
+        conformance conformance-adapters
 
 all: test
 
@@ -35,6 +36,20 @@ test-slow: $(STAMP)
 ## The main job: the bounded state explorer.
 explore: $(STAMP)
 	$(PY) -m checks.explore $(ARGS)
+
+## Z3 proofs of quorum intersection and the commit rule, tied to raft_ref's code.
+quorum: $(STAMP)
+	$(PY) -m checks.quorum
+
+## Builds the conformance adapters: the raft crate 0.6.0-alpha (cargo) and etcd's raft (go).
+conformance-adapters:
+	@if command -v cargo >/dev/null; then cd checks/conformance/adapters/raft-rs && cargo build --release --locked; else echo "skipping raft-rs adapter: cargo not installed"; fi
+	@if command -v go >/dev/null; then cd checks/conformance/adapters/etcd && go build -mod=readonly -o etcd-conformance-adapter .; else echo "skipping etcd adapter: go not installed"; fi
+
+## Corpus + 10,000 seeded random scenarios vs raft-rs (strict); corpus + 1,000 vs etcd (protocol).
+conformance: $(STAMP) conformance-adapters
+	$(PY) -m checks.conformance --impl raft-rs --random 10000 --seed 0 --quiet
+	$(PY) -m checks.conformance --impl etcd --random 1000 --seed 0 --quiet
 
 bench: $(STAMP)
 	$(PY) -m checks.bench

@@ -1,0 +1,1 @@
+"""Adapters: programs that put one Raft implementation behind the driver protocol."""

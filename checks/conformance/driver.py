@@ -1,0 +1,430 @@
+"""Plays a scenario's steps through one or more adapter sessions in lockstep.
+
+Each step becomes protocol requests (create, tick, step, ready, ...). Every request
+goes to every session; their answers must be equal (after putting each Ready's
+messages in canonical order) or the scenario has diverged at that request. The first
+session's answers drive the simulated network: the messages a `ready` hands back wait
+in it, in order, until a `deliver` step hands them to their destinations (or a
+partition or `drop` discards them).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from typing import Any, ClassVar
+
+from checks.conformance.protocol import (
+    ProtocolError,
+    b64,
+    canonical_ready,
+    message_route,
+    ready_with_sorted_ids,
+)
+from checks.conformance.scenario import Scenario, Step, parse_ids
+from checks.conformance.sessions import AdapterFailure, Session
+
+__all__ = [
+    "Divergence",
+    "ExpectationFailed",
+    "Exchange",
+    "PropertyViolation",
+    "ScenarioDriver",
+    "StateObserver",
+]
+
+Answer = dict[str, Any]
+# Called after each step with every live node's `state` answer (protocol mode).
+StateObserver = Callable[[Step, dict[int, dict[str, Any]]], None]
+
+# A quiet state is not guaranteed: with a joint change stuck (raft-rs #349) a leader
+# appends a Finalize on every advance. `stabilize` stops after this many rounds.
+_STABILIZE_ROUNDS = 50
+
+
+@dataclass
+class Exchange:
+    """One request and what each session answered to it."""
+
+    step: str
+    request: dict[str, Any]
+    answers: list[Answer]
+
+
+class Divergence(Exception):
+    """Two sessions answered one request differently."""
+
+    def __init__(self, step: Step, exchange: Exchange, names: Sequence[str]) -> None:
+        super().__init__(f"line {step.line}: '{step.text()}' diverged")
+        self.step = step
+        self.exchange = exchange
+        self.names = list(names)
+
+
+class ExpectationFailed(Exception):
+    """An `expect` step of the scenario does not hold."""
+
+
+class PropertyViolation(Exception):
+    """Protocol mode: an observed state breaks a Raft safety property."""
+
+
+def comparable(answer: Answer, sort_ids: bool = False) -> Answer:
+    """The part of an answer that must agree across implementations.
+
+    With `sort_ids`, configurations inside the Ready are compared as sets of ids
+    (`protocol.ready_with_sorted_ids`); that costs decoding every message, so it is
+    only done when the plain comparison found a difference.
+    """
+    out = {k: v for k, v in answer.items() if k not in ("detail", "name")}
+    ready = out.get("ready")
+    if isinstance(ready, dict):
+        if sort_ids:
+            ready = ready_with_sorted_ids(ready)
+        out["ready"] = canonical_ready(ready)
+    return out
+
+
+def answers_agree(first: Answer, other: Answer) -> bool:
+    if comparable(first) == comparable(other):
+        return True
+    return comparable(first, sort_ids=True) == comparable(other, sort_ids=True)
+
+
+@dataclass
+class _Network:
+    # Messages in flight, in sending order: (from, to, base64 eraftpb.Message).
+    pending: list[tuple[int, int, str]] = field(default_factory=list)
+    groups: list[set[int]] | None = None
+
+    def _group_of(self, node: int) -> int:
+        # Nodes named in no group form one more group together.
+        assert self.groups is not None
+        return next((i for i, g in enumerate(self.groups) if node in g), -1)
+
+    def blocked(self, src: int, dst: int) -> bool:
+        if self.groups is None:
+            return False
+        return self._group_of(src) != self._group_of(dst)
+
+    def take(
+        self, src: int | None, dst: int | None, count: int | None
+    ) -> list[tuple[int, int, str]]:
+        taken: list[tuple[int, int, str]] = []
+        kept: list[tuple[int, int, str]] = []
+        for item in self.pending:
+            matches = (src is None or item[0] == src) and (dst is None or item[1] == dst)
+            if matches and (count is None or len(taken) < count):
+                taken.append(item)
+            else:
+                kept.append(item)
+        self.pending = kept
+        return taken
+
+
+class ScenarioDriver:
+    """Runs one scenario against fresh clusters in the given sessions."""
+
+    def __init__(
+        self,
+        sessions: Sequence[Session],
+        observer: StateObserver | None = None,
+        check_expectations: bool = True,
+    ) -> None:
+        self.sessions = list(sessions)
+        self.observer = observer
+        # `expect` steps state raft-rs's exact outcomes; protocol mode skips them.
+        self.check_expectations = check_expectations
+        self.transcript: list[Exchange] = []
+        self.config: dict[str, Any] = {}
+        self.timeouts: dict[int, int] = {}
+        self.nodes: set[int] = set()
+        self.dead: set[int] = set()
+        self.network = _Network()
+        self.read_states: dict[int, list[dict[str, Any]]] = {}
+        self._step = Step("")
+
+    # --- requests ------------------------------------------------------------------
+
+    def call(self, request: dict[str, Any]) -> Answer:
+        """Sends `request` to every session; returns the first answer if all agree."""
+        answers: list[Answer] = []
+        for session in self.sessions:
+            answers.append(session.request(request))
+        exchange = Exchange(self._step.text(), request, answers)
+        self.transcript.append(exchange)
+        try:
+            agree = all(answers_agree(answers[0], a) for a in answers[1:])
+        except ProtocolError as exc:
+            raise AdapterFailure("malformed", f"answer to {request.get('cmd')!r}: {exc}") from None
+        if not agree:
+            raise Divergence(self._step, exchange, [s.name for s in self.sessions])
+        node = request.get("node")
+        if answers[0].get("error") == "Panic" and isinstance(node, int):
+            self.dead.add(node)
+        return answers[0]
+
+    def live_nodes(self) -> list[int]:
+        return sorted(self.nodes - self.dead)
+
+    # --- running -------------------------------------------------------------------
+
+    def run(self, scenario: Scenario) -> None:
+        for session in self.sessions:
+            answer = session.request({"cmd": "reset"})
+            if answer.get("ok") is not True:
+                raise AdapterFailure("malformed", f"reset refused: {answer}")
+        for step in scenario.steps:
+            self._step = step
+            if step.verb.startswith("expect") and not self.check_expectations:
+                continue
+            handler = getattr(self, "_do_" + step.verb.replace("-", "_"))
+            try:
+                handler(step)
+                if self.observer is not None:
+                    self.observer(step, self.states())
+            except (KeyError, TypeError) as exc:
+                # An answer lacking a field the protocol promises.
+                raise AdapterFailure("malformed", f"answer lacks {exc}") from None
+        self._step = Step("final-state")
+        self.states()
+
+    def states(self) -> dict[int, dict[str, Any]]:
+        states: dict[int, dict[str, Any]] = {}
+        for node in self.live_nodes():
+            answer = self.call({"cmd": "state", "node": node})
+            if answer.get("ok") is True and isinstance(answer.get("state"), dict):
+                states[node] = answer["state"]
+        return states
+
+    # --- steps -----------------------------------------------------------------------
+
+    def _create(self, node: int, voters: list[int], learners: list[int], timeout: int) -> None:
+        self.nodes.add(node)
+        config = dict(self.config, election_timeout=timeout)
+        request = {
+            "cmd": "create",
+            "node": node,
+            "voters": voters,
+            "learners": learners,
+            "config": config,
+        }
+        self.call(request)
+
+    def _do_cluster(self, step: Step) -> None:
+        o = step.options
+        self.config = {
+            "election_tick": int(o.get("election_tick", "10")),
+            "heartbeat_tick": int(o.get("heartbeat_tick", "1")),
+            "pre_vote": o.get("pre_vote", "false") != "false",
+            "check_quorum": o.get("check_quorum", "false") != "false",
+            "read_only": "LeaseBased" if o.get("read_only") == "lease" else "Safe",
+            "max_size_per_msg": int(o.get("max_size_per_msg", "0")),
+            "max_inflight_msgs": int(o.get("max_inflight", "256")),
+            "skip_bcast_commit": o.get("skip_bcast_commit", "false") != "false",
+        }
+        voters = parse_ids(o.get("voters", "1,2,3"))
+        learners = parse_ids(o.get("learners", ""))
+        members = sorted(set(voters) | set(learners))
+        timeouts = parse_ids(o.get("timeouts", ""))
+        election_tick = self.config["election_tick"]
+        for i, node in enumerate(members):
+            # Distinct default timeouts, so that the first to time out is well defined.
+            timeout = timeouts[i] if i < len(timeouts) else election_tick + i
+            self.timeouts[node] = timeout
+            self._create(node, voters, learners, timeout)
+
+    def _do_start(self, step: Step) -> None:
+        node = step.int_arg(0)
+        default = self.config.get("election_tick", 10) + len(self.timeouts)
+        timeout = int(step.options.get("timeout", str(default)))
+        self.timeouts[node] = timeout
+        voters = parse_ids(step.options.get("voters", ""))
+        learners = parse_ids(step.options.get("learners", ""))
+        self._create(node, voters, learners, timeout)
+
+    def _do_tick(self, step: Step) -> None:
+        count = step.int_arg(1) if len(step.args) > 1 else 1
+        for _ in range(count):
+            self.call({"cmd": "tick", "node": step.int_arg(0)})
+
+    def _do_tick_all(self, step: Step) -> None:
+        count = step.int_arg(0) if step.args else 1
+        for _ in range(count):
+            for node in self.live_nodes():
+                self.call({"cmd": "tick", "node": node})
+
+    def _do_campaign(self, step: Step) -> None:
+        self.call({"cmd": "campaign", "node": step.int_arg(0)})
+
+    def _do_propose(self, step: Step) -> None:
+        data = step.args[1] if len(step.args) > 1 else "x"
+        self.call({"cmd": "propose", "node": step.int_arg(0), "data": b64(data.encode())})
+
+    def _conf_change(self, step: Step, change_type: str) -> None:
+        request = {
+            "cmd": "propose_conf_change",
+            "node": step.int_arg(0),
+            "change_type": change_type,
+            "node_id": step.int_arg(1),
+        }
+        self.call(request)
+
+    def _do_add_voter(self, step: Step) -> None:
+        self._conf_change(step, "AddNode")
+
+    def _do_add_learner(self, step: Step) -> None:
+        self._conf_change(step, "AddLearnerNode")
+
+    def _do_remove_node(self, step: Step) -> None:
+        self._conf_change(step, "RemoveNode")
+
+    def _do_membership(self, step: Step) -> None:
+        request = {
+            "cmd": "propose_membership_change",
+            "node": step.int_arg(0),
+            "voters": parse_ids(step.options.get("voters", "")),
+            "learners": parse_ids(step.options.get("learners", "")),
+        }
+        self.call(request)
+
+    def _process(self, nodes: Sequence[int]) -> bool:
+        """Takes and handles a Ready on each node; true when any had one."""
+        try:
+            return self._process_nodes(nodes)
+        except (ProtocolError, KeyError, TypeError, ValueError) as exc:
+            raise AdapterFailure("malformed", f"unusable Ready: {exc}") from None
+
+    def _process_nodes(self, nodes: Sequence[int]) -> bool:
+        any_ready = False
+        for node in nodes:
+            if node in self.dead:
+                continue
+            answer = self.call({"cmd": "ready", "node": node})
+            ready = answer.get("ready")
+            if not isinstance(ready, dict):
+                continue
+            any_ready = True
+            for encoded in canonical_ready(ready)["messages"]:
+                src, dst = message_route(encoded)
+                self.network.pending.append((src, dst, encoded))
+            self.read_states.setdefault(node, []).extend(ready.get("read_states", []))
+        return any_ready
+
+    def _do_process(self, step: Step) -> None:
+        nodes = [int(a) for a in step.args] if step.args else self.live_nodes()
+        self._process(nodes)
+
+    def _deliver(self, items: list[tuple[int, int, str]]) -> None:
+        for src, dst, encoded in items:
+            if self.network.blocked(src, dst) or dst not in self.nodes or dst in self.dead:
+                continue
+            self.call({"cmd": "step", "node": dst, "message": encoded})
+
+    @staticmethod
+    def _endpoint(step: Step, key: str) -> int | None:
+        value = step.options.get(key, "*")
+        return None if value == "*" else int(value)
+
+    def _do_deliver(self, step: Step) -> None:
+        count = int(step.options["count"]) if "count" in step.options else None
+        taken = self.network.take(self._endpoint(step, "from"), self._endpoint(step, "to"), count)
+        self._deliver(taken)
+
+    def _do_deliver_one(self, step: Step) -> None:
+        pending = self.network.pending
+        if pending:
+            item = pending.pop(step.int_arg(0) % len(pending))
+            self._deliver([item])
+
+    def _do_drop(self, step: Step) -> None:
+        self.network.take(self._endpoint(step, "from"), self._endpoint(step, "to"), None)
+
+    def _do_drop_one(self, step: Step) -> None:
+        pending = self.network.pending
+        if pending:
+            pending.pop(step.int_arg(0) % len(pending))
+
+    def _do_stabilize(self, step: Step) -> None:
+        for _ in range(_STABILIZE_ROUNDS):
+            had_ready = self._process(self.live_nodes())
+            if not had_ready and not self.network.pending:
+                return
+            items, self.network.pending = self.network.pending, []
+            self._deliver(items)
+
+    def _do_partition(self, step: Step) -> None:
+        self.network.groups = [set(parse_ids(a)) for a in step.args]
+
+    def _do_isolate(self, step: Step) -> None:
+        self.network.groups = [{step.int_arg(0)}]
+
+    def _do_heal(self, step: Step) -> None:
+        self.network.groups = None
+
+    def _do_compact(self, step: Step) -> None:
+        node = step.int_arg(0)
+        where = step.args[1]
+        if where == "applied":
+            state = self.call({"cmd": "state", "node": node}).get("state")
+            if not isinstance(state, dict):
+                return
+            index = int(state["applied"])
+        else:
+            index = int(where)
+        self.call({"cmd": "compact", "node": node, "index": index})
+
+    def _do_report_unreachable(self, step: Step) -> None:
+        self.call({"cmd": "report_unreachable", "node": step.int_arg(0), "peer": step.int_arg(1)})
+
+    def _do_report_snapshot(self, step: Step) -> None:
+        status = "Failure" if step.args[2] == "failure" else "Finish"
+        request = {
+            "cmd": "report_snapshot",
+            "node": step.int_arg(0),
+            "peer": step.int_arg(1),
+            "status": status,
+        }
+        self.call(request)
+
+    def _do_transfer_leader(self, step: Step) -> None:
+        request = {"cmd": "transfer_leader", "node": step.int_arg(0), "transferee": step.int_arg(1)}
+        self.call(request)
+
+    def _do_read_index(self, step: Step) -> None:
+        ctx = step.args[1] if len(step.args) > 1 else "r"
+        self.call({"cmd": "read_index", "node": step.int_arg(0), "context": b64(ctx.encode())})
+
+    _EXPECT_FIELDS: ClassVar[dict[str, str]] = {
+        "role": "role",
+        "term": "term",
+        "vote": "vote",
+        "leader": "leader_id",
+        "commit": "commit",
+        "applied": "applied",
+        "last": "last_index",
+    }
+
+    def _do_expect(self, step: Step) -> None:
+        node = step.int_arg(0)
+        answer = self.call({"cmd": "state", "node": node})
+        state = answer.get("state")
+        if not isinstance(state, dict):
+            raise ExpectationFailed(f"line {step.line}: node {node} has no state: {answer}")
+        for key, wanted in step.options.items():
+            actual = state[self._EXPECT_FIELDS[key]]
+            if str(actual) != wanted:
+                raise ExpectationFailed(
+                    f"line {step.line}: '{step.text()}': node {node} {key} is {actual}"
+                )
+
+    def _do_expect_read(self, step: Step) -> None:
+        node = step.int_arg(0)
+        ctx = b64(step.options.get("ctx", "r").encode())
+        seen = [rs for rs in self.read_states.get(node, []) if rs.get("request_ctx") == ctx]
+        if not seen:
+            raise ExpectationFailed(f"line {step.line}: node {node} got no read state {ctx}")
+        if "index" in step.options and str(seen[-1]["index"]) != step.options["index"]:
+            raise ExpectationFailed(
+                f"line {step.line}: node {node} read index is {seen[-1]['index']}"
+            )

@@ -1,0 +1,179 @@
+"""Scenarios: readable text files of driver steps, parsed and checked up front.
+
+One step per line; `#` starts a comment. A step is a verb, positional arguments and
+`key=value` options, e.g. `cluster voters=1,2,3 pre_vote`, `campaign 1`, `stabilize`,
+`propose 1 hello`, `partition 1,2 3`, `expect 1 role=Leader term=2`. The verbs and
+their meaning are listed in PROTOCOL.md ("Scenario language").
+"""
+
+from __future__ import annotations
+
+import shlex
+from dataclasses import dataclass, field
+from pathlib import Path
+
+__all__ = ["Scenario", "ScenarioError", "Step", "load_scenario", "parse_scenario"]
+
+
+class ScenarioError(ValueError):
+    """A scenario file that does not parse; the message names the file and line."""
+
+
+@dataclass(frozen=True)
+class Step:
+    verb: str
+    args: tuple[str, ...] = ()
+    options: dict[str, str] = field(default_factory=dict)
+    line: int = 0
+
+    def text(self) -> str:
+        opts = [k if v == "" else f"{k}={v}" for k, v in self.options.items()]
+        return " ".join([self.verb, *self.args, *opts])
+
+    def int_arg(self, i: int) -> int:
+        return int(self.args[i])
+
+
+@dataclass(frozen=True)
+class Scenario:
+    name: str
+    steps: tuple[Step, ...]
+
+    def text(self) -> str:
+        return "\n".join(step.text() for step in self.steps) + "\n"
+
+
+# verb: (positional kinds, allowed options). Kinds: n = node id / integer, s = word,
+# l = comma-separated ids (may be empty), a trailing ? makes the rest optional.
+_CLUSTER_OPTIONS = frozenset(
+    {
+        "voters",
+        "learners",
+        "pre_vote",
+        "check_quorum",
+        "read_only",
+        "election_tick",
+        "heartbeat_tick",
+        "timeouts",
+        "max_size_per_msg",
+        "max_inflight",
+        "skip_bcast_commit",
+    }
+)
+VERBS: dict[str, tuple[str, frozenset[str]]] = {
+    "cluster": ("", _CLUSTER_OPTIONS),
+    "start": ("n", frozenset({"voters", "learners", "timeout"})),
+    "tick": ("n?n", frozenset()),
+    "tick-all": ("?n", frozenset()),
+    "campaign": ("n", frozenset()),
+    "propose": ("n?s", frozenset()),
+    "add-voter": ("nn", frozenset()),
+    "add-learner": ("nn", frozenset()),
+    "remove-node": ("nn", frozenset()),
+    "membership": ("n", frozenset({"voters", "learners"})),
+    "process": ("?nnnnnnn", frozenset()),
+    "deliver": ("", frozenset({"from", "to", "count"})),
+    "deliver-one": ("n", frozenset()),
+    "drop": ("", frozenset({"from", "to"})),
+    "drop-one": ("n", frozenset()),
+    "stabilize": ("", frozenset()),
+    "partition": ("ll?llll", frozenset()),
+    "isolate": ("n", frozenset()),
+    "heal": ("", frozenset()),
+    "compact": ("ns", frozenset()),
+    "report-unreachable": ("nn", frozenset()),
+    "report-snapshot": ("nns", frozenset()),
+    "transfer-leader": ("nn", frozenset()),
+    "read-index": ("n?s", frozenset()),
+    "expect": ("n", frozenset({"role", "term", "vote", "leader", "commit", "applied", "last"})),
+    "expect-read": ("n", frozenset({"index", "ctx"})),
+}
+
+
+def parse_ids(text: str) -> list[int]:
+    """'1,2,3' -> [1, 2, 3]; '' -> []."""
+    if not text:
+        return []
+    ids = [int(part) for part in text.split(",")]
+    if any(i <= 0 for i in ids):
+        raise ValueError(f"node ids must be positive: {text!r}")
+    return ids
+
+
+def _check_args(verb: str, args: list[str]) -> None:
+    kinds, _ = VERBS[verb]
+    required, _, optional = kinds.partition("?")
+    most = len(required) + len(optional)
+    if not len(required) <= len(args) <= most:
+        raise ValueError(f"{verb!r} takes {len(required)} to {most} arguments, got {len(args)}")
+    for kind, arg in zip(required + optional, args, strict=False):
+        if kind == "n":
+            int(arg)
+        elif kind == "s" and verb == "report-snapshot" and arg not in ("finish", "failure"):
+            raise ValueError("report-snapshot ends with 'finish' or 'failure'")
+        elif kind == "l":
+            parse_ids(arg)
+
+
+def _check_option(verb: str, key: str, value: str) -> None:
+    if key not in VERBS[verb][1]:
+        raise ValueError(f"{verb!r} has no option {key!r}")
+    if key in ("voters", "learners", "timeouts"):
+        parse_ids(value)
+    elif key in ("pre_vote", "check_quorum", "skip_bcast_commit"):
+        if value not in ("", "true", "false"):
+            raise ValueError(f"option {key!r} is a flag (true/false)")
+    elif key in ("read_only", "role", "ctx") or (key in ("from", "to") and value == "*"):
+        pass
+    else:
+        int(value)
+
+
+def parse_step(text: str, line: int = 0) -> Step | None:
+    """One step, or None for a blank or comment line; ValueError when malformed."""
+    words = shlex.split(text, comments=True)
+    if not words:
+        return None
+    verb, rest = words[0], words[1:]
+    if verb not in VERBS:
+        raise ValueError(f"unknown step {verb!r}")
+    args = [w for w in rest if "=" not in w and not _is_flag(verb, w)]
+    options: dict[str, str] = {}
+    for word in rest:
+        if "=" in word:
+            key, _, value = word.partition("=")
+            options[key] = value
+        elif _is_flag(verb, word):
+            options[word] = ""
+    _check_args(verb, args)
+    for key, value in options.items():
+        _check_option(verb, key, value)
+    return Step(verb, tuple(args), options, line)
+
+
+def _is_flag(verb: str, word: str) -> bool:
+    return verb == "cluster" and word in ("pre_vote", "check_quorum", "skip_bcast_commit")
+
+
+def parse_scenario(name: str, text: str) -> Scenario:
+    steps: list[Step] = []
+    for number, line in enumerate(text.splitlines(), start=1):
+        try:
+            step = parse_step(line, number)
+        except ValueError as exc:
+            raise ScenarioError(f"{name}:{number}: {exc}") from None
+        if step is not None:
+            steps.append(step)
+    if not steps or steps[0].verb != "cluster":
+        raise ScenarioError(f"{name}: a scenario starts with a 'cluster' step")
+    if any(step.verb == "cluster" for step in steps[1:]):
+        raise ScenarioError(f"{name}: only the first step may be 'cluster'")
+    return Scenario(name, tuple(steps))
+
+
+def load_scenario(path: Path) -> Scenario:
+    try:
+        text = path.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as exc:
+        raise ScenarioError(f"{path}: cannot read: {exc}") from None
+    return parse_scenario(path.stem, text)

@@ -1,0 +1,1 @@
+"""Deliberately broken protocol adapters, for testing how the runner copes with them."""

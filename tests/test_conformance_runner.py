@@ -1,0 +1,113 @@
+"""The runner: raft_ref in-process and as a subprocess agree; failures are reported."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import pytest
+
+from checks.conformance.driver import PropertyViolation
+from checks.conformance.random_scenarios import random_scenario
+from checks.conformance.runner import run_scenarios
+from checks.conformance.safety import SafetyChecker
+from checks.conformance.scenario import Step, load_scenario, parse_scenario
+from checks.conformance.sessions import InProcessSession, SubprocessSession
+
+ROOT = Path(__file__).resolve().parents[1]
+CORPUS = sorted((ROOT / "checks" / "conformance" / "scenarios").glob("*.scn"))
+SUBPROCESS = [sys.executable, "-m", "checks.conformance.adapters.raft_ref_adapter"]
+
+
+def test_corpus_covers_the_promised_topics() -> None:
+    names = " ".join(p.stem for p in CORPUS)
+    for topic in ("election", "prevote", "check_quorum", "replication_rejection",
+                  "flow_control", "snapshot", "read_index_safe", "read_index_lease",
+                  "leader_transfer", "learners", "joint_consensus"):  # fmt: skip
+        assert topic in names
+
+
+def test_corpus_passes_in_process_with_its_expectations() -> None:
+    summary = run_scenarios([load_scenario(p) for p in CORPUS], InProcessSession(), "strict")
+    assert [(r.name, r.status, r.detail) for r in summary.results if r.status != "pass"] == []
+    assert summary.counts()["run"] == len(CORPUS)
+
+
+def test_subprocess_adapter_matches_in_process_on_corpus_and_random() -> None:
+    scenarios = [load_scenario(p) for p in CORPUS]
+    scenarios += [random_scenario(7, n, steps=40) for n in range(4)]
+    session = SubprocessSession(SUBPROCESS, timeout=30, cwd=str(ROOT))
+    summary = run_scenarios(scenarios, session, "strict")
+    assert summary.implementation == "raft_ref"
+    assert [(r.name, r.status, r.detail) for r in summary.results if r.status != "pass"] == []
+
+
+def test_a_failed_expectation_is_reported_with_its_line() -> None:
+    scenario = parse_scenario("wrong", "cluster\ncampaign 1\nstabilize\nexpect 1 term=9\n")
+    summary = run_scenarios([scenario], InProcessSession(), "strict")
+    (result,) = summary.results
+    assert result.status == "failed"
+    assert "line 4" in result.detail and "term is 2" in result.detail
+
+
+def test_protocol_mode_skips_expectations_and_checks_safety() -> None:
+    scenario = parse_scenario("p", "cluster\ncampaign 1\nstabilize\nexpect 1 term=9\n")
+    summary = run_scenarios([scenario], InProcessSession(), "protocol")
+    assert summary.results[0].status == "pass"
+
+
+def test_random_scenarios_are_reproducible() -> None:
+    assert random_scenario(3, 5).text() == random_scenario(3, 5).text()
+    assert random_scenario(3, 5).text() != random_scenario(3, 6).text()
+
+
+def _state(role: str, term: int, commit: int, terms: list[int], vote: int = 0) -> dict[str, object]:
+    return {
+        "role": role,
+        "term": term,
+        "vote": vote,
+        "commit": commit,
+        "first_index": 2,
+        "log_terms": terms,
+    }
+
+
+STEP = Step("tick", ("1",), {}, 1)
+
+
+def test_safety_checker_accepts_a_consistent_history() -> None:
+    check = SafetyChecker()
+    check(STEP, {1: _state("Leader", 2, 3, [2, 2]), 2: _state("Follower", 2, 2, [2])})
+    check(STEP, {1: _state("Leader", 2, 3, [2, 2]), 2: _state("Follower", 2, 3, [2, 2])})
+
+
+@pytest.mark.parametrize(
+    ("before", "after", "rule"),
+    [
+        ({}, {1: _state("Leader", 2, 2, [2]), 2: _state("Leader", 2, 2, [2])}, "election safety"),
+        ({1: _state("Follower", 3, 2, [2])}, {1: _state("Follower", 2, 2, [2])}, "term went"),
+        ({1: _state("Follower", 2, 3, [2, 2])}, {1: _state("Follower", 2, 2, [2, 2])}, "commit"),
+        (
+            {1: _state("Follower", 2, 2, [2], vote=1)},
+            {1: _state("Follower", 2, 2, [2], vote=2)},
+            "voted",
+        ),
+        (
+            {},
+            {1: _state("Follower", 3, 2, [2, 3]), 2: _state("Follower", 3, 2, [1, 3])},
+            "log matching",
+        ),
+        (
+            {1: _state("Follower", 3, 3, [2, 2])},
+            {2: _state("Follower", 3, 3, [2, 3])},
+            "state machine safety",
+        ),
+    ],
+)
+def test_safety_checker_catches_each_violation(
+    before: dict[int, dict[str, object]], after: dict[int, dict[str, object]], rule: str
+) -> None:
+    check = SafetyChecker()
+    check(STEP, before)
+    with pytest.raises(PropertyViolation, match=rule):
+        check(STEP, after)
