@@ -5,7 +5,7 @@ STAMP   := .venv/.installed
 ARGS    ?= --nodes 3 --depth 12
 
 .PHONY: all venv test test-slow lint typecheck pytest bench explore quorum proto clean \
-        conformance conformance-adapters
+        conformance conformance-adapters examples-traces
 
 all: test
 
@@ -50,6 +50,10 @@ conformance-adapters:
 conformance: $(STAMP) conformance-adapters
 	$(PY) -m checks.conformance --impl raft-rs --random 10000 --seed 0 --quiet
 	$(PY) -m checks.conformance --impl etcd --random 1000 --seed 0 --quiet
+
+## Regenerates the example traces in traces/examples (byte-identical on rerun).
+examples-traces: $(STAMP)
+	$(PY) -m checks.trace examples --out traces/examples
 
 bench: $(STAMP)
 	$(PY) -m checks.bench

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import json
 import re
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -57,9 +58,20 @@ def counterexample_path(directory: Path, run: RunInfo, violation: Violation) -> 
 def write_counterexample(
     directory: Path, target: Target[Any, Any], run: RunInfo, violation: Violation
 ) -> Path:
-    """Writes the counterexample of `violation` under `directory`; returns its path."""
+    """Writes the counterexample of `violation` under `directory`, with its ITF trace,
+    message-sequence chart (DOT, and SVG when Graphviz is installed) and HTML viewer
+    (`checks.trace.write_all`); returns the JSON file's path."""
+    from checks.trace import write_all  # noqa: PLC0415 (checks.trace imports the engine)
+
     directory.mkdir(parents=True, exist_ok=True)
     path = counterexample_path(directory, run, violation)
     document = counterexample_json(target, run, violation)
     path.write_text(json.dumps(document, indent=1) + "\n", encoding="utf-8")
+    try:
+        written = write_all(directory, target, run, violation)
+    except Exception as error:  # the JSON above is written: report, and go on
+        print(f"traces: could not write the ITF trace and pictures: {error}", file=sys.stderr)
+    else:
+        if written.note is not None:
+            print(f"traces: {written.note}", file=sys.stderr)
     return path

@@ -1,0 +1,84 @@
+"""The example traces committed under traces/examples/, produced by the tools themselves.
+
+`python -m checks.trace examples [--out DIR]` runs each exploration below in one process
+and writes every format of its counterexample. The outputs hold no time, host or
+absolute path, so running it again gives byte-identical files (given the same Graphviz).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+from checks.engine.progress import quiet
+from checks.engine.search import explore
+from checks.explore import TARGETS, parse_run
+from checks.trace.document import TraceError
+from checks.trace.graphviz_output import DotFailed, dot_available, write_dot, write_picture
+from checks.trace.replay import Follower, initial_state_of
+from checks.trace.shrink import shrink
+from checks.trace.state_graph import explore_graph, state_graph_dot
+from checks.trace.write import trace_of_violation, trace_stem, write_trace_files
+
+DEFAULT_OUT = Path("traces/examples")
+STATE_GRAPH_CAP = 30
+
+
+@dataclass(frozen=True)
+class Example:
+    argv: tuple[str, ...]  # arguments of `python -m checks.explore`
+    suffix: str = ""  # appended to the file stem
+    shrink: bool = False  # also write the shrunk trace
+    state_graph: bool = False  # also draw the state graph around the trace
+
+
+# One worker: a parallel breadth-first search may return another shortest counterexample
+# from run to run; one process always returns the same.
+SEARCH = ("--workers", "1")
+WALK_ARGV = (
+    *("--target", "model", "--variant", "vote_without_log_check"),
+    *("--strategy", "random", "--seed", "1", "--depth", "40", "--walks", "2000", *SEARCH),
+)
+EXAMPLES = (
+    # Two leaders in one term, when one vote is taken for a majority: two steps.
+    Example(("--target", "model", "--variant", "small_majority", *SEARCH), state_graph=True),
+    # Votes granted without the log check elect a leader missing a committed entry.
+    Example(("--target", "model", "--variant", "vote_without_log_check", *SEARCH)),
+    # Begin switching straight to the target configuration: two disjoint quorums.
+    Example(("--target", "model", "--variant", "direct_membership_change", *SEARCH)),
+    # A deep random walk, then shrunk to a locally minimal trace.
+    Example(WALK_ARGV, suffix=".walk", shrink=True),
+)
+
+
+def write_examples(out: Path, say: Callable[[str], None] = print) -> list[Path]:
+    """Runs every example; returns the files written."""
+    written: list[Path] = []
+    for example in EXAMPLES:
+        run = parse_run(list(example.argv), TARGETS)
+        outcome = explore(run.target, run.options, quiet())
+        if not outcome.violations:
+            raise TraceError(f"example {' '.join(example.argv)} found no violation")
+        violation = outcome.violations[0]
+        trace = trace_of_violation(run.target, run.info, violation, run.options.strategy)
+        stem = trace_stem(trace) + example.suffix
+        files = write_trace_files(trace, out, stem)
+        written += files.files
+        if example.shrink:
+            shrunk, _ = shrink(trace)
+            written += write_trace_files(shrunk, out, stem + ".shrunk").files
+        if example.state_graph:
+            follower = Follower(run.target, initial_state_of(run.target, trace))
+            path = follower.follow([step.action for step in trace.steps[1:]])
+            assert not isinstance(path, int)
+            graph = explore_graph(run.target, STATE_GRAPH_CAP, path=path)
+            dot = state_graph_dot(graph, run.target, path)
+            written.append(write_dot(dot, out / f"{stem}.states.dot"))
+            if dot_available():
+                try:
+                    written.append(write_picture(dot, out / f"{stem}.states.svg", "svg"))
+                except DotFailed as error:
+                    say(f"state graph: {error}")
+        say(f"{stem}: {violation.property_name} at step {violation.depth}")
+    return written
