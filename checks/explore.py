@@ -41,6 +41,7 @@ class TargetRequest:
     pre_vote: bool = False
     variant: str | None = None
     bounds: Mapping[str, int | None] = field(default_factory=dict)
+    check_quorum: bool = False
 
 
 @dataclass(frozen=True)
@@ -73,9 +74,33 @@ def _build_model(request: TargetRequest) -> Target[Any, Any]:
     return target
 
 
+def _impl_variants() -> Mapping[str, str]:
+    # checks.mutants imports raft_ref lazily, so --no-contracts still takes effect.
+    from checks.mutants import MUTANTS  # noqa: PLC0415
+
+    return MUTANTS
+
+
+def _build_impl(request: TargetRequest) -> Target[Any, Any]:
+    from checks.targets.impl_target import build_impl_target  # noqa: PLC0415
+
+    target: Target[Any, Any] = build_impl_target(
+        nodes=request.nodes,
+        pre_vote=request.pre_vote,
+        check_quorum=request.check_quorum,
+        mutant=request.variant,
+        **{name: value for name, value in request.bounds.items() if value is not None},
+    )
+    return target
+
+
 TARGETS: dict[str, TargetChoice] = {
+    "impl": TargetChoice(
+        "clusters of raft_ref nodes, every step checked against the model",
+        _build_impl,
+        _impl_variants,
+    ),
     "model": TargetChoice("the protocol model alone (model/)", _build_model, _model_variants),
-    "impl": TargetChoice("clusters of raft_ref nodes checked against the model", None),
 }
 
 
@@ -133,7 +158,21 @@ def build_parser(targets: Mapping[str, TargetChoice]) -> OneLineParser:
         help="voters in the initial cluster (default 3)",
     )
     what.add_argument("--pre-vote", action="store_true", help="enable the pre-vote phase")
-    what.add_argument("--variant", metavar="NAME", help="a deliberately broken variant (below)")
+    what.add_argument(
+        "--variant",
+        "--mutant",
+        dest="variant",
+        metavar="NAME",
+        help="a deliberately broken variant of the model, or mutant of raft_ref (below)",
+    )
+    what.add_argument(
+        "--check-quorum", action="store_true", help="impl: enable raft-rs's check quorum"
+    )
+    what.add_argument(
+        "--no-contracts",
+        action="store_true",
+        help="impl: run raft_ref without its contracts (RAFT_REF_CONTRACTS=0; faster)",
+    )
 
     limits = parser.add_argument_group("bounds (default: the target's own, printed at start)")
     limits.add_argument(
@@ -216,6 +255,14 @@ class Run:
     progress: bool
 
 
+def _switch_contracts_off() -> None:
+    """RAFT_REF_CONTRACTS is read when raft_ref is first imported: set it before."""
+    os.environ["RAFT_REF_CONTRACTS"] = "0"
+    contracts = sys.modules.get("raft_ref.contracts")
+    if contracts is not None and getattr(contracts, "ENABLED", False):
+        print(f"{PROG}: warning: raft_ref already loaded; contracts stay on", file=sys.stderr)
+
+
 def parse_run(argv: Sequence[str], targets: Mapping[str, TargetChoice]) -> Run:
     """Parses and validates `argv`, builds the target; raises UsageError on a mistake."""
     args = build_parser(targets).parse_args(list(argv))
@@ -238,8 +285,14 @@ def parse_run(argv: Sequence[str], targets: Mapping[str, TargetChoice]) -> Run:
         raise UsageError(f"--json: directory {str(args.json.parent)!r} does not exist")
     if args.out.exists() and not args.out.is_dir():
         raise UsageError(f"--out: {str(args.out)!r} is not a directory")
+    if args.check_quorum and args.target != "impl":
+        raise UsageError("--check-quorum applies only to --target impl")
+    if args.no_contracts:
+        _switch_contracts_off()
     requested = {name: getattr(args, name) for name in BOUND_NAMES}
-    request = TargetRequest(args.nodes, args.pre_vote, args.variant, requested)
+    request = TargetRequest(
+        args.nodes, args.pre_vote, args.variant, requested, check_quorum=args.check_quorum
+    )
     try:
         target = choice.build(request)
     except ValueError as error:

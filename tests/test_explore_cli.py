@@ -237,15 +237,17 @@ def test_the_module_reports_usage_errors_in_one_line():
     ]
 
 
-def test_impl_target_is_not_available_yet():
+def test_impl_is_the_default_target_from_the_command_line(tmp_path: Path):
+    summary = tmp_path / "summary.json"
+    argv = ["--depth", "3", "--workers", "1", "--no-progress", "--json", str(summary)]
     result = subprocess.run(
-        [sys.executable, "-m", "checks.explore", "--target", "impl"],
+        [sys.executable, "-m", "checks.explore", *argv],
         capture_output=True,
         text=True,
         check=False,
     )
-    assert result.returncode == 2
-    assert result.stderr == "python -m checks.explore: error: --target impl is not available yet\n"
+    assert result.returncode == 0, result.stderr
+    assert json.loads(summary.read_text())["target"] == "impl"
 
 
 def test_model_target_runs_from_the_command_line(tmp_path: Path):
@@ -266,7 +268,8 @@ def test_model_target_runs_from_the_command_line(tmp_path: Path):
 
 
 def test_model_variant_exits_1_with_a_trace(tmp_path: Path):
-    argv = ["--variant", "small_majority", "--depth", "4", "--no-progress", "--out", str(tmp_path)]
+    argv = ["--target", "model", "--variant", "small_majority", "--depth", "4", "--no-progress"]
+    argv += ["--out", str(tmp_path)]
     result = subprocess.run(
         [sys.executable, "-m", "checks.explore", *argv],
         capture_output=True,

@@ -1,0 +1,200 @@
+"""One state of a cluster of `raft_ref` nodes: the nodes, the messages in flight, and
+how much of each bounded event (crashes, drops, ...) has been used.
+
+Copies are copy-on-write: a successor shares every node it does not change with its
+parent and clones only the node an action touches (an action changes one node). A
+node, once in a cluster, is never mutated again, so its fingerprint is computed once.
+Messages in flight are never mutated either, and are shared between copies.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import NamedTuple
+
+from raft_ref.config import Config
+from raft_ref.eraftpb import ConfState, Entry, Message
+from raft_ref.raw_node import RawNode
+from raft_ref.storage import MemStorage
+
+# Position of the generator state in `Raft.state_key()`. With an election timeout range
+# of one value (see ClusterSettings) every draw gives the same timeout, so the generator
+# state cannot influence behaviour and is left out of fingerprints.
+RNG_STATE_POSITION = 13
+
+MessageKey = tuple[object, ...]
+
+
+@dataclass(frozen=True)
+class ClusterSettings:
+    """How the nodes are configured (the same for every node but its id)."""
+
+    nodes: int = 3  # initial voters, ids 1..nodes
+    spares: int = 1  # started outside the configuration, for membership changes to add
+    pre_vote: bool = False
+    check_quorum: bool = False
+    # Ticks. The randomized election timeout is drawn from [election_tick,
+    # election_tick + 1): one value, so it is the same for every seed and node.
+    election_tick: int = 2
+    heartbeat_tick: int = 1
+    seed: int = 0
+    # raft-rs's default: one entry per append message.
+    max_size_per_msg: int = 0
+    extra: dict[str, object] = field(default_factory=dict, compare=False)
+
+    @property
+    def servers(self) -> int:
+        return self.nodes + self.spares
+
+    def node_config(self, node_id: int, applied: int = 0) -> Config:
+        config = Config(
+            id=node_id,
+            election_tick=self.election_tick,
+            heartbeat_tick=self.heartbeat_tick,
+            min_election_tick=self.election_tick,
+            max_election_tick=self.election_tick + 1,
+            max_size_per_msg=self.max_size_per_msg,
+            pre_vote=self.pre_vote,
+            check_quorum=self.check_quorum,
+            seed=self.seed,
+        )
+        config.applied = applied
+        return config
+
+
+class Used(NamedTuple):
+    """How much of each bounded event the path to a state used."""
+
+    crashes: int = 0
+    client_requests: int = 0
+    membership_changes: int = 0
+    drops: int = 0
+    duplicates: int = 0
+
+
+class NodeSlot:
+    """A node as stored in a cluster: never mutated, with its fingerprint and (filled in
+    by the refinement check) its abstract state."""
+
+    __slots__ = ("abstract", "key_hash", "node")
+
+    def __init__(self, node: RawNode[MemStorage]) -> None:
+        self.node = node
+        self.key_hash = node_key_hash(node)
+        self.abstract: object = None
+
+
+def node_key_hash(node: RawNode[MemStorage]) -> int:
+    """A hash of the node's whole state (raft_ref's `state_key`), without the election
+    timeout generator's state (see RNG_STATE_POSITION)."""
+    raft_key, hard, soft = node.state_key()
+    assert isinstance(raft_key, tuple)
+    key = raft_key[:RNG_STATE_POSITION] + raft_key[RNG_STATE_POSITION + 1 :]
+    return hash((key, hard, soft))
+
+
+def message_key(m: Message) -> MessageKey:
+    """A canonical hashable value of a message in flight."""
+    snap = m.snapshot
+    return (
+        int(m.msg_type),
+        m.to,
+        m.from_,
+        m.term,
+        m.log_term,
+        m.index,
+        tuple(Entry.key(e) for e in m.entries),
+        m.commit,
+        None if snap is None else (snap.metadata.index, snap.metadata.term),
+        m.request_snapshot,
+        m.reject,
+        m.reject_hint,
+        m.context,
+    )
+
+
+class Cluster:
+    """Nodes (`slots[id - 1]`), the network (message key -> (message, copies)), the
+    budget used, and the error that stopped the cluster, if any."""
+
+    __slots__ = ("_abstract", "_fingerprint", "error", "net", "slots", "used")
+
+    def __init__(
+        self,
+        slots: list[NodeSlot],
+        net: dict[MessageKey, tuple[Message, int]],
+        used: Used,
+        error: str | None = None,
+    ) -> None:
+        self.slots = slots
+        self.net = net
+        self.used = used
+        self.error = error
+        self._fingerprint: int | None = None
+        self._abstract: object = None
+
+    def derive(self) -> Cluster:
+        """A successor to modify: shares the nodes, copies the containers."""
+        return Cluster(list(self.slots), dict(self.net), self.used)
+
+    def node(self, node_id: int) -> RawNode[MemStorage]:
+        return self.slots[node_id - 1].node
+
+    def node_to_change(self, node_id: int) -> RawNode[MemStorage]:
+        """An independent copy of node `node_id`; put it back with `replace_node`."""
+        return self.slots[node_id - 1].node.clone()
+
+    def replace_node(self, node_id: int, node: RawNode[MemStorage]) -> None:
+        self.slots[node_id - 1] = NodeSlot(node)
+
+    def send(self, messages: list[Message]) -> None:
+        net = self.net
+        for m in messages:
+            key = message_key(m)
+            held = net.get(key)
+            net[key] = (m, 1) if held is None else (held[0], held[1] + 1)
+
+    def remove_one(self, key: MessageKey) -> Message:
+        m, count = self.net[key]
+        if count > 1:
+            self.net[key] = (m, count - 1)
+        else:
+            del self.net[key]
+        return m
+
+    def messages_in_flight(self) -> int:
+        return sum(count for _, count in self.net.values())
+
+    def fingerprint(self) -> int:
+        fp = self._fingerprint
+        if fp is None:
+            nodes = tuple(slot.key_hash for slot in self.slots)
+            network = tuple(sorted((hash(k), n) for k, (_, n) in self.net.items()))
+            fp = hash((nodes, network, self.used, self.error))
+            self._fingerprint = fp
+        return fp
+
+    # Pickling for worker processes: the caches are rebuilt on the other side.
+    def __getstate__(self) -> tuple[object, ...]:
+        return ([s.node for s in self.slots], self.net, self.used, self.error)
+
+    def __setstate__(self, state: tuple[object, ...]) -> None:
+        nodes, net, used, error = state
+        assert isinstance(nodes, list) and isinstance(net, dict) and isinstance(used, tuple)
+        self.slots = [NodeSlot(n) for n in nodes]
+        self.net = net
+        self.used = Used(*used)
+        self.error = error if isinstance(error, str) else None
+        self._fingerprint = None
+        self._abstract = None
+
+
+def initial_cluster(settings: ClusterSettings) -> Cluster:
+    """Voters 1..nodes that know each other and spares outside the configuration, all
+    followers at term 1 on `MemStorage::new_with_conf_state` (snapshot index 1, term 1)."""
+    voters = list(range(1, settings.nodes + 1))
+    slots = []
+    for node_id in range(1, settings.servers + 1):
+        store = MemStorage.new_with_conf_state(ConfState(list(voters), []))
+        slots.append(NodeSlot(RawNode(settings.node_config(node_id), store)))
+    return Cluster(slots, {}, Used())
