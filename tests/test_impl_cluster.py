@@ -12,7 +12,7 @@ from raft_ref.eraftpb import Message, MessageType
 from raft_ref.raft import StateRole
 
 SETTINGS = ClusterSettings()
-BOUNDS = Bounds(changes=("shrink_to_one",), max_msgs=6)
+BOUNDS = Bounds(max_term=2, changes=("shrink_to_one",), max_msgs=6)
 
 
 def _step(c: Cluster, name: str, **want: int) -> tuple[ImplAction, Cluster]:
@@ -60,7 +60,7 @@ def test_removed_leader_steps_down_after_ten_steps() -> None:
 
 
 def test_every_step_of_the_path_refines_the_model() -> None:
-    target = build_impl_target(changes=("shrink_to_one",), max_msgs=6)
+    target = build_impl_target(max_term=2, changes=("shrink_to_one",), max_msgs=6)
     before = target.initial_states()[0]
     for action, after in _removed_leader_path():
         assert target.refinement.holds(before, model_event(before, action), after)
@@ -80,7 +80,7 @@ def test_successors_share_untouched_nodes_and_leave_the_parent_unchanged() -> No
 
 
 def test_restart_keeps_the_persisted_vote() -> None:
-    bounds = Bounds(max_crashes=1)
+    bounds = Bounds(max_term=2, max_crashes=1)
     c = initial_cluster(SETTINGS)
     _, c = _step(c, "Timeout", node=1)
     _, c = _step(c, "Deliver", to=2)
@@ -120,7 +120,7 @@ def test_abstraction_maps_messages_and_the_leader_progress() -> None:
 def test_a_repeated_heartbeat_refines_the_model_by_duplicates() -> None:
     # The model's Heartbeat refuses to resend heartbeats all still in flight; the
     # implementation sends them again: the model's DuplicateMessage explains that.
-    target = build_impl_target(max_msgs=10)
+    target = build_impl_target(max_term=2, max_msgs=10)
     c = target.initial_states()[0]
     for name, want in [("Timeout", {"node": 1}), ("Deliver", {"to": 2}), ("Deliver", {"to": 1})]:
         _, c = _step(c, name, **want)

@@ -19,13 +19,17 @@ TWO_ELECTIONS: dict[str, Any] = {
     "max_membership_changes": 0,
     "max_client_requests": 0,
 }
-MEMBERSHIP: dict[str, Any] = {"changes": ("shrink_to_one",), "max_client_requests": 0}
+MEMBERSHIP: dict[str, Any] = {
+    "max_term": 2,
+    "changes": ("shrink_to_one",),
+    "max_client_requests": 0,
+}
 
 # mutant -> (bounds, BFS depth, the check that fires, the depth it fires at)
 FOUND_BY: dict[str, tuple[dict[str, Any], int, str, int]] = {
-    "vote_not_persisted": ({"max_crashes": 1}, 4, "RefinesModel", 2),
+    "vote_not_persisted": ({"max_term": 2, "max_crashes": 1}, 4, "RefinesModel", 2),
     "heartbeat_commit_beyond_match": (
-        {"max_msgs": 5, "max_membership_changes": 0, "max_client_requests": 0},
+        {"max_term": 2, "max_msgs": 5, "max_membership_changes": 0, "max_client_requests": 0},
         6,
         "RefinesModel",
         4,

@@ -43,7 +43,7 @@ CHANGE_RULES = (
 class Bounds:
     """Bounds of an exploration. `max_log` counts entries after the initial snapshot."""
 
-    max_term: int = 2
+    max_term: int = 3  # two elections: the first leader and one successor
     max_log: int = 4
     max_msgs: int = 3
     max_crashes: int = 0
