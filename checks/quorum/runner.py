@@ -43,9 +43,11 @@ def run(props: Sequence[Property], jobs: int = 1) -> list[Result]:
     for prop in props:
         groups.setdefault(prop.group or f"{prop.family}.{prop.name}", []).append(prop)
     batches = sorted(groups.values(), key=lambda batch: -_expected_cost(batch))
-    # "spawn": a fresh interpreter per worker, so no solver state is shared by forking.
+    # "spawn" and one batch per process: every batch starts in a fresh interpreter, so
+    # Z3's answers (and the counterexamples drawn) do not depend on which batches a
+    # worker happened to decide before.
     context = multiprocessing.get_context("spawn")
-    with ProcessPoolExecutor(max_workers=jobs, mp_context=context) as pool:
+    with ProcessPoolExecutor(max_workers=jobs, mp_context=context, max_tasks_per_child=1) as pool:
         futures = [pool.submit(_check_all, batch) for batch in batches]
         decided = {(r.prop.family, r.prop.name): r for future in futures for r in future.result()}
     return [decided[p.family, p.name] for p in props]
