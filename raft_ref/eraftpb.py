@@ -13,6 +13,7 @@ and messages in flight can be shared between copies of a cluster.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from enum import IntEnum
 from typing import TypeVar
@@ -334,15 +335,18 @@ def conf_change_from_pb(p: pb.ConfChange) -> ConfChange:
 
 
 _Pb = TypeVar("_Pb", pb.Entry, pb.Message, pb.ConfChange)
+_Value = TypeVar("_Value", Entry, Message, ConfChange)
 
 
-def _parse(target: _Pb, data: bytes) -> _Pb:
+def _decode(target: _Pb, convert: Callable[[_Pb], _Value], data: bytes) -> _Value:
+    """Parses `data` into `target` and converts it; any malformation is a DecodeError."""
+    name = target.DESCRIPTOR.name
     try:
         target.ParseFromString(data)
-    except _PbDecodeError as exc:
-        name = target.DESCRIPTOR.name
+        return convert(target)
+    # ValueError: an enum value outside the schema.
+    except (_PbDecodeError, ValueError) as exc:
         raise DecodeError(f"malformed eraftpb.{name}: {exc}") from None
-    return target
 
 
 def encode_entry(entry: Entry) -> bytes:
@@ -350,11 +354,7 @@ def encode_entry(entry: Entry) -> bytes:
 
 
 def decode_entry(data: bytes) -> Entry:
-    p = _parse(pb.Entry(), data)
-    try:
-        return entry_from_pb(p)
-    except ValueError as exc:  # an enum value outside the schema
-        raise DecodeError(f"malformed eraftpb.Entry: {exc}") from None
+    return _decode(pb.Entry(), entry_from_pb, data)
 
 
 def encode_message(msg: Message) -> bytes:
@@ -362,11 +362,7 @@ def encode_message(msg: Message) -> bytes:
 
 
 def decode_message(data: bytes) -> Message:
-    p = _parse(pb.Message(), data)
-    try:
-        return message_from_pb(p)
-    except ValueError as exc:  # an enum value outside the schema
-        raise DecodeError(f"malformed eraftpb.Message: {exc}") from None
+    return _decode(pb.Message(), message_from_pb, data)
 
 
 def encode_conf_change(cc: ConfChange) -> bytes:
@@ -375,8 +371,4 @@ def encode_conf_change(cc: ConfChange) -> bytes:
 
 
 def decode_conf_change(data: bytes) -> ConfChange:
-    p = _parse(pb.ConfChange(), data)
-    try:
-        return conf_change_from_pb(p)
-    except ValueError as exc:
-        raise DecodeError(f"malformed eraftpb.ConfChange: {exc}") from None
+    return _decode(pb.ConfChange(), conf_change_from_pb, data)

@@ -19,6 +19,7 @@ from typing import NamedTuple
 
 from checks.cluster.app import handle_ready
 from checks.cluster.cluster import Cluster, ClusterSettings, MessageKey
+from model.params import CHANGE_RULES  # the same rules as the model, by name
 from raft_ref.eraftpb import ConfState, Message, MessageType
 from raft_ref.errors import ProposalDropped, StepPeerNotFound
 from raft_ref.raft import Raft, StateRole
@@ -26,17 +27,6 @@ from raft_ref.raw_node import RawNode
 from raft_ref.storage import MemStorage
 
 _MT = MessageType
-
-# Membership change rules, named as in model/params.py (CHANGE_RULES), each relative to
-# the leader's current configuration.
-CHANGE_RULES = (
-    "add_voter",
-    "add_learner",
-    "promote",
-    "remove_voter",
-    "remove_learner",
-    "shrink_to_one",
-)
 
 
 @dataclass(frozen=True)
