@@ -16,15 +16,36 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, NoReturn
 
-from checks.engine.counterexample import write_counterexample
+from checks.engine.counterexample import (
+    explain_violation,
+    explanation_lines,
+    write_counterexample,
+)
 from checks.engine.outcome import SearchOptions, SearchOutcome
 from checks.engine.progress import Progress
 from checks.engine.search import STRATEGIES, UnsupportedOptions, explore
 from checks.engine.summary import RunInfo, format_header, format_summary, summary_json
 from checks.engine.target import Target
+from model.params import CHANGE_RULES, QUIRKS
 
 PROG = "python -m checks.explore"
-BOUND_NAMES = ("max_term", "max_log", "max_msgs", "max_crashes")
+# Command-line bounds (None: the target's default, printed at start).
+BOUND_NAMES = (
+    "spares",
+    "max_term",
+    "max_log",
+    "max_msgs",
+    "max_crashes",
+    "max_client_requests",
+    "max_membership_changes",
+    "max_drops",
+    "max_duplicates",
+    "changes",
+    "heartbeats",
+    "entries_per_append",
+    "skip_bcast_commit",
+    "left_out",
+)
 DEFAULT_WALKS = 1000
 DEFAULT_WORKERS = 2  # the machine this is made for has two cores
 
@@ -40,7 +61,7 @@ class TargetRequest:
     nodes: int
     pre_vote: bool = False
     variant: str | None = None
-    bounds: Mapping[str, int | None] = field(default_factory=dict)
+    bounds: Mapping[str, object] = field(default_factory=dict)
     check_quorum: bool = False
 
 
@@ -69,6 +90,7 @@ def _build_model(request: TargetRequest) -> Target[Any, Any]:
         nodes=request.nodes,
         pre_vote=request.pre_vote,
         variant=request.variant,
+        check_quorum=request.check_quorum,
         **{name: value for name, value in request.bounds.items() if value is not None},
     )
     return target
@@ -126,6 +148,27 @@ def _count(minimum: int) -> Callable[[str], int]:
     return parse
 
 
+def _names(
+    known: Sequence[str] | Mapping[str, str], empty: bool = False
+) -> Callable[[str], tuple[str, ...]]:
+    """An argparse type: comma-separated names out of `known` ("none" for none)."""
+
+    def parse(text: str) -> tuple[str, ...]:
+        if text.strip() in ("", "none"):
+            if empty:
+                return ()
+            raise argparse.ArgumentTypeError("expected at least one name")
+        names = tuple(part.strip() for part in text.split(","))
+        unknown = [name for name in names if name not in known]
+        if unknown:
+            raise argparse.ArgumentTypeError(
+                f"unknown {', '.join(unknown)} (known: {', '.join(known)})"
+            )
+        return names
+
+    return parse
+
+
 def build_parser(targets: Mapping[str, TargetChoice]) -> OneLineParser:
     variant_lines = []
     for name, choice in targets.items():
@@ -165,8 +208,27 @@ def build_parser(targets: Mapping[str, TargetChoice]) -> OneLineParser:
         metavar="NAME",
         help="a deliberately broken variant of the model, or mutant of raft_ref (below)",
     )
+    what.add_argument("--check-quorum", action="store_true", help="enable raft-rs's check quorum")
     what.add_argument(
-        "--check-quorum", action="store_true", help="impl: enable raft-rs's check quorum"
+        "--skip-bcast-commit",
+        action="store_const",
+        const=True,
+        help="raft-rs skip_bcast_commit: leaders do not broadcast commit advances",
+    )
+    what.add_argument(
+        "--entries-per-append",
+        type=_count(0),
+        metavar="N",
+        help="entries one append carries at most, 0: all (default 1, raft-rs's "
+        "max_size_per_msg 0; the impl target takes 1 or 0)",
+    )
+    what.add_argument(
+        "--leave-out-quirk",
+        dest="left_out",
+        type=_names(QUIRKS),
+        metavar="NAMES",
+        help="raft-rs 0.6 quirks that break a safety rule whose trigger is left out of the "
+        "run (comma-separated): " + "; ".join(f"{k}: {v}" for k, v in QUIRKS.items()),
     )
     what.add_argument(
         "--no-contracts",
@@ -186,6 +248,29 @@ def build_parser(targets: Mapping[str, TargetChoice]) -> OneLineParser:
     limits.add_argument("--max-log", type=_count(0), metavar="N", help="longest log (entries)")
     limits.add_argument("--max-msgs", type=_count(0), metavar="N", help="messages in flight")
     limits.add_argument("--max-crashes", type=_count(0), metavar="N", help="restarts in all")
+    limits.add_argument(
+        "--spares", type=_count(0), metavar="N", help="servers outside the configuration"
+    )
+    limits.add_argument(
+        "--max-client-requests", type=_count(0), metavar="N", help="client proposals in all"
+    )
+    limits.add_argument(
+        "--max-membership-changes", type=_count(0), metavar="N", help="membership proposals"
+    )
+    limits.add_argument("--max-drops", type=_count(0), metavar="N", help="messages lost")
+    limits.add_argument("--max-duplicates", type=_count(0), metavar="N", help="messages duplicated")
+    limits.add_argument(
+        "--changes",
+        type=_names(CHANGE_RULES, empty=True),
+        metavar="RULES",
+        help="membership change rules, comma-separated (none: empty): " + ", ".join(CHANGE_RULES),
+    )
+    limits.add_argument(
+        "--heartbeats",
+        action=argparse.BooleanOptionalAction,
+        default=None,
+        help="leaders' heartbeat timeouts (default on)",
+    )
 
     how = parser.add_argument_group("how to search")
     how.add_argument(
@@ -285,8 +370,6 @@ def parse_run(argv: Sequence[str], targets: Mapping[str, TargetChoice]) -> Run:
         raise UsageError(f"--json: directory {str(args.json.parent)!r} does not exist")
     if args.out.exists() and not args.out.is_dir():
         raise UsageError(f"--out: {str(args.out)!r} is not a directory")
-    if args.check_quorum and args.target != "impl":
-        raise UsageError("--check-quorum applies only to --target impl")
     if args.no_contracts:
         _switch_contracts_off()
     requested = {name: getattr(args, name) for name in BOUND_NAMES}
@@ -336,6 +419,9 @@ def report(run: Run, outcome: SearchOutcome) -> int:
             f"counterexample: {violation.property_name} violated at depth {violation.depth}"
             f" -> {path}"
         )
+        explanation = explain_violation(run.target, violation)
+        if explanation is not None:
+            print("\n".join(explanation_lines(explanation)))
     if run.json_path is not None:
         document = summary_json(run.info, outcome, traces)
         run.json_path.write_text(json.dumps(document, indent=1) + "\n", encoding="utf-8")

@@ -1,5 +1,19 @@
 """What one server does: pure functions from a server (and a message) to the server and
-the messages it sends. Each is named after the raft-rs step it models."""
+the messages it sends, each named after the raft-rs 0.6.0-alpha step it models.
+
+The model follows raft-rs's own decisions wherever they depend only on state the model
+keeps (which peer gets which entries, when a probe pauses, when commit is broadcast),
+so that one environment event (a tick, a message, a proposal) leads to the state raft-rs
+reaches. Where raft-rs decides by state the model does not keep (how many ticks passed
+since a leader was heard from, which peers were recently active) a step has several
+outcomes, one for each decision (see `receive` and `heartbeat_timeout`).
+
+Two choices of the cluster configuration are model parameters: how many entries an
+append carries (`Params.entries_per_append`, raft-rs `max_size_per_msg`) and whether a
+leader broadcasts commit advances (`skip_bcast_commit`). Inflight windows never fill:
+they hold at most one slot per entry, fewer than raft-rs's default 256 at any log bound
+the model allows.
+"""
 
 from __future__ import annotations
 
@@ -21,29 +35,40 @@ from model.state import (
 
 Outcome = tuple[Server, list[Msg]]
 
+# All-zero progress tuples, shared.
+_NONE = {n: (0,) * n for n in range(9)}
+
 
 # --- roles ----------------------------------------------------------------------------
 
 
-def become_follower(s: Server, term: int, leader: int) -> Server:
-    """raft-rs `become_follower`: `reset(term)` forgets the vote only when the term
-    changes, and a follower keeps no votes or progress."""
-    vote = s.vote if term == s.term else 0
+def reset(s: Server, term: int) -> Server:
+    """raft-rs `reset(term)`: forget the vote only when the term changes, the leader, the
+    votes, the pending conf index and every peer's progress (kept by leaders only)."""
+    none = _NONE[len(s.match)]
     return s._replace(
         term=term,
-        vote=vote,
-        role=Role.FOLLOWER,
-        leader=leader,
+        vote=s.vote if term == s.term else 0,
+        leader=0,
         granted=0,
         rejected=0,
-        match=_NONE[len(s.match)],
-        next=_NONE[len(s.match)],
+        match=none,
+        next=none,
         replicate=0,
+        paused=0,
+        pending_conf=0,
     )
 
 
-# All-zero progress tuples, shared.
-_NONE = {n: (0,) * n for n in range(9)}
+def become_follower(s: Server, term: int, leader: int) -> Server:
+    return reset(s, term)._replace(role=Role.FOLLOWER, leader=leader)
+
+
+def _count(mask: int) -> int:
+    return _BITS[mask] if mask < 256 else bin(mask).count("1")
+
+
+_BITS = tuple(bin(mask).count("1") for mask in range(256))
 
 
 def candidacy(p: Params, config: Config, granted: int, rejected: int) -> int:
@@ -57,11 +82,9 @@ def candidacy(p: Params, config: Config, granted: int, rejected: int) -> int:
     return 0
 
 
-def _count(mask: int) -> int:
-    return _BITS[mask] if mask < 256 else bin(mask).count("1")
-
-
-_BITS = tuple(bin(mask).count("1") for mask in range(256))
+def promotable(i: int, s: Server) -> bool:
+    """raft-rs `promotable`: a voter of either configuration may campaign."""
+    return bool(s.config.all_voters() & bit(i))
 
 
 def campaign(p: Params, i: int, s: Server, pre_vote: bool) -> Outcome:
@@ -72,69 +95,47 @@ def campaign(p: Params, i: int, s: Server, pre_vote: bool) -> Outcome:
         s = s._replace(role=Role.PRE_CANDIDATE, leader=0, granted=bit(i), rejected=0)
         kind, term = MsgType.PRE_VOTE, s.term + 1
     else:
-        # become_candidate: reset to the next term, voting for yourself.
-        none = _NONE[len(s.match)]
-        s = Server(
-            s.term + 1, i, Role.CANDIDATE, 0, s.log, s.commit, s.applied, s.config, bit(i), 0,
-            none, none, 0,
-        )  # fmt: skip
+        s = reset(s, s.term + 1)._replace(vote=i, role=Role.CANDIDATE, granted=bit(i))
         kind, term = MsgType.VOTE, s.term
     if candidacy(p, s.config, s.granted, 0) == 1:
         if pre_vote:
             return campaign(p, i, s, pre_vote=False)
-        # A single voter: leader at once; raft-rs broadcasts only if it re-appended Finalize.
-        return become_leader(p, i, s, broadcast=False)
+        # A single voter: leader at once, without the broadcast of a won election.
+        return become_leader(p, i, s)
     li, lt = len(s.log), s.log[-1].term
     requests = [Msg(kind, i, j, term, li, lt) for j in ids(s.config.all_voters() & ~bit(i))]
     return s, requests
 
 
-def become_leader(p: Params, i: int, s: Server, broadcast: bool) -> Outcome:
-    """raft-rs `become_leader` (+ the `bcast_append` of a won election): reset progress,
-    append an empty entry, re-append Finalize while joint, and send every peer the new
-    entries (all peers' progress was just reset, so the first message is determined)."""
-    before = len(s.log)
+def become_leader(p: Params, i: int, s: Server) -> Outcome:
+    """raft-rs `become_leader`: fresh progress for every member (probing from the end of
+    the log), an empty entry of the new term, and a Finalize again when the joint
+    phase's Begin is already committed (it may have been lost with the old leader)."""
+    last = len(s.log)
     members = s.config.members()
-    match = [0] * len(s.match)
-    match[i - 1] = before
-    nxt = [before + 1 if members & (1 << k) else 0 for k in range(len(s.match))]
-    s = s._replace(
-        role=Role.LEADER,
-        leader=i,
-        granted=0,
-        rejected=0,
-        match=tuple(match),
-        next=tuple(nxt),
-        replicate=bit(i),
+    n = len(s.match)
+    match = tuple(last if k == i - 1 else 0 for k in range(n))
+    nxt = tuple(last + 1 if members & (1 << k) else 0 for k in range(n))
+    s = reset(s, s.term)._replace(
+        role=Role.LEADER, leader=i, match=match, next=nxt, replicate=bit(i), pending_conf=last
     )
     s = append_entry(p, i, s, Entry(s.term, Kind.EMPTY))
-    # Joint at a leader means Begin is applied, hence committed: finalize it again, in case
-    # the Finalize of an earlier leader was lost.
     if s.config.joint and s.config.start <= s.commit:
         s = append_entry(p, i, s, Entry(s.term, Kind.FINALIZE))
-        broadcast = True
-    if not broadcast:
-        return s, []
-    prev_term = term_at(s.log, before)
-    new = s.log[before:]
-    # Every peer is in Probe state: one message each, then raft-rs pauses it.
-    sends = [
-        Msg(MsgType.APPEND, i, j, s.term, before, prev_term, new, s.commit)
-        for j in ids(s.config.members() & ~bit(i))
-    ]
-    return s, sends
+        return bcast_append(p, i, s)
+    return s, []
 
 
-# --- the leader's log -----------------------------------------------------------------
+# --- the leader's log and sending ------------------------------------------------------
 
 
 def append_entry(p: Params, i: int, s: Server, entry: Entry) -> Server:
     """raft-rs `append_entry`: the leader appends, counts itself, and tries to commit."""
     log = (*s.log, entry)
-    match, nxt = list(s.match), list(s.next)
-    match[i - 1] = len(log)
-    nxt[i - 1] = len(log) + 1
-    return maybe_commit(p, s._replace(log=log, match=tuple(match), next=tuple(nxt)))
+    k = i - 1
+    match = (*s.match[:k], len(log), *s.match[k + 1 :])
+    nxt = (*s.next[:k], len(log) + 1, *s.next[k + 1 :])
+    return maybe_commit(p, s._replace(log=log, match=match, next=nxt))
 
 
 def maybe_commit(p: Params, s: Server) -> Server:
@@ -148,23 +149,61 @@ def maybe_commit(p: Params, s: Server) -> Server:
         return s
     if p.commit_only_current_term and term_at(s.log, candidate) != s.term:
         return s
-    return apply_normal_entries(s._replace(commit=candidate))
+    return s._replace(commit=candidate)
 
 
-def pending_conf_index(s: Server) -> int:
-    """raft-rs `pending_conf_index` of a leader: its last index when elected, or the index
-    of the conf change it proposed since. Entries of the leader's term are its own."""
-    first_own = next(k for k, e in enumerate(s.log, start=1) if e.term == s.term)
-    pending = first_own - 1
-    for k in range(first_own, len(s.log) + 1):
-        if s.log[k - 1].kind == Kind.BEGIN:
-            pending = k
-    return pending
+def send_append(p: Params, i: int, s: Server, j: int) -> Outcome:
+    """raft-rs `send_append`: unless the peer is paused, send the entries from its next
+    index on (at most `entries_per_append`; none when it is up to date) with the commit
+    index. A probed peer is then paused; a replicated one moves on optimistically."""
+    flag = bit(j)
+    if s.paused & flag:
+        return s, []
+    k = j - 1
+    prev = s.next[k] - 1
+    limit = p.entries_per_append
+    entries = s.log[prev : prev + limit] if limit else s.log[prev:]
+    m = Msg(MsgType.APPEND, i, j, s.term, prev, term_at(s.log, prev), entries, s.commit)
+    if entries:
+        if s.replicate & flag:
+            last = prev + len(entries)
+            s = s._replace(next=(*s.next[:k], last + 1, *s.next[k + 1 :]))
+        else:
+            s = s._replace(paused=s.paused | flag)
+    return s, [m]
+
+
+def bcast_append(p: Params, i: int, s: Server, sent: list[Msg] | None = None) -> Outcome:
+    """raft-rs `bcast_append`: `send_append` to every member but ourselves."""
+    out = [] if sent is None else sent
+    for j in ids(s.config.members() & ~bit(i)):
+        s, m = send_append(p, i, s, j)
+        out += m
+    return s, out
+
+
+def bcast_heartbeat(i: int, s: Server) -> list[Msg]:
+    """raft-rs `bcast_heartbeat`: each peer is told min(its match, our commit)."""
+    return [
+        Msg(MsgType.HEARTBEAT, i, j, s.term, commit=min(s.match[j - 1], s.commit))
+        for j in ids(s.config.members() & ~bit(i))
+    ]
+
+
+def heartbeat_timeout(p: Params, i: int, s: Server) -> list[Outcome]:
+    """A leader's heartbeat timer fires (raft-rs `tick_heartbeat`): it broadcasts
+    heartbeats. With check quorum the same tick may end an election timeout, and a
+    leader that heard from no quorum since the last one steps down instead; which
+    peers were heard from is not modelled, so both outcomes are possible."""
+    outcomes = [(s, bcast_heartbeat(i, s))]
+    if p.check_quorum:
+        outcomes.append((become_follower(s, s.term, 0), []))
+    return outcomes
 
 
 def has_pending_conf(s: Server) -> bool:
     """raft-rs `has_pending_conf`: a conf change not yet applied, or a joint phase."""
-    return pending_conf_index(s) > s.applied or s.config.joint
+    return s.pending_conf > s.applied or s.config.joint
 
 
 def is_proposer(i: int, s: Server) -> bool:
@@ -172,41 +211,38 @@ def is_proposer(i: int, s: Server) -> bool:
     return s.role == Role.LEADER and bool(s.config.all_voters() & bit(i))
 
 
-# --- applying committed entries -------------------------------------------------------
+def propose(p: Params, i: int, s: Server, entry: Entry) -> Outcome:
+    """raft-rs `MsgPropose` at the leader: a conf change while one is pending becomes an
+    empty entry; the entry is appended and broadcast."""
+    if entry.kind == Kind.BEGIN:
+        if has_pending_conf(s):
+            entry = Entry(entry.term, Kind.EMPTY)
+        else:
+            s = s._replace(pending_conf=len(s.log) + 1)
+    return bcast_append(p, i, append_entry(p, i, s, entry))
 
 
-def apply_normal_entries(s: Server) -> Server:
-    """Normal entries are applied as soon as they are committed: applying them changes
-    nothing the protocol sees (it only lifts raft-rs's guard on proposing a conf change
-    sooner, which makes the model more permissive). Stops before a conf change."""
-    applied, log = s.applied, s.log
-    while applied < s.commit and log[applied].kind < Kind.BEGIN:
-        applied += 1
-    return s if applied == s.applied else s._replace(applied=applied)
+# --- the application loop --------------------------------------------------------------
 
 
-def apply_entries(p: Params, i: int, s: Server) -> Server:
-    """The application applies the next committed configuration entry (it takes effect
-    now) and the normal entries after it, then calls `advance`: a joint leader that has
-    applied Begin appends Finalize (raft-rs `commit_apply`)."""
-    applied = s.applied
-    while applied < s.commit:
-        applied += 1
-        entry = s.log[applied - 1]
-        if entry.kind == Kind.BEGIN:
-            s = begin_membership_change(p, s, entry, applied)
-            break
-        if entry.kind == Kind.FINALIZE:
-            s = finalize_membership_change(p, s)
-            break
-    s = apply_normal_entries(s._replace(applied=applied))
-    return append_finalize_if_due(p, i, s)
-
-
-def append_finalize_if_due(p: Params, i: int, s: Server) -> Server:
-    if s.role == Role.LEADER and s.config.joint and s.applied >= s.config.start:
-        return append_entry(p, i, s, Entry(s.term, Kind.FINALIZE))
-    return s
+def apply_committed(p: Params, i: int, s: Server, sent: list[Msg]) -> Outcome:
+    """The application loop after every event: apply every committed entry (a Begin
+    enters the joint configuration, a Finalize leaves it), then `advance`, which makes a
+    joint leader that has applied Begin append (and broadcast) a Finalize — again on
+    every advance that applied something (raft-rs #349). Repeats while that commits
+    more (a leader that alone is a quorum)."""
+    while s.applied < s.commit:
+        for index in range(s.applied + 1, s.commit + 1):
+            entry = s.log[index - 1]
+            if entry.kind == Kind.BEGIN:
+                s = begin_membership_change(p, s, entry, index)
+            elif entry.kind == Kind.FINALIZE:
+                s = finalize_membership_change(p, s)
+        s = s._replace(applied=s.commit)
+        if s.role == Role.LEADER and s.config.joint and s.applied >= s.config.start:
+            s = append_entry(p, i, s, Entry(s.term, Kind.FINALIZE))
+            s, sent = bcast_append(p, i, s, sent)
+    return s, sent
 
 
 def begin_membership_change(p: Params, s: Server, entry: Entry, index: int) -> Server:
@@ -217,31 +253,40 @@ def begin_membership_change(p: Params, s: Server, entry: Entry, index: int) -> S
     else:
         config = Config(c.voters, c.learners, entry.voters, entry.learners, index)
     if s.role == Role.LEADER:
-        # New servers get fresh progress (raft-rs `Progress::new(last_index + 1)`).
+        # New members get fresh, unpaused progress (raft-rs `Progress::new(last + 1)`).
         added = config.members() & ~c.members()
         nxt = tuple(len(s.log) + 1 if added & (1 << k) else n for k, n in enumerate(s.next))
-        s = s._replace(next=nxt)
-    return s._replace(config=config)
+        match = tuple(0 if added & (1 << k) else m for k, m in enumerate(s.match))
+        s = s._replace(
+            match=match, next=nxt, replicate=s.replicate & ~added, paused=s.paused & ~added
+        )
+    # A Begin also counts as the pending conf change of the one-at-a-time rule.
+    return s._replace(config=config, pending_conf=max(s.pending_conf, index))
 
 
 def finalize_membership_change(p: Params, s: Server) -> Server:
     """Applying Finalize leaves the joint configuration for the target alone. A leader
-    outside the target steps down; a follower forgets a leader outside it. Without a
-    joint phase raft-rs refuses (`NoPendingMembershipChange`) and nothing changes."""
+    outside the target steps down (at its last entry's term); a follower forgets a
+    leader outside it. Without a joint phase raft-rs refuses
+    (`NoPendingMembershipChange`) and nothing changes."""
     c = s.config
     if not c.joint:
         return s
-    if not (bit(s.leader) & (c.next_voters | c.next_learners)):
-        stepped_down = s.role == Role.LEADER
-        s = become_follower(s, s.log[-1].term, 0) if stepped_down else s._replace(leader=0)
     new = Config(c.next_voters, c.next_learners)
+    if not s.leader or not (bit(s.leader) & new.members()):
+        if s.role == Role.LEADER:
+            s = become_follower(s, s.log[-1].term, 0)
+        else:
+            s = s._replace(leader=0)
     if s.role == Role.LEADER:
-        # Progress of servers that left is dropped.
+        # Progress of servers that left is dropped; every member of the target keeps
+        # its progress (raft-rs also drops a promoted learner's: QUIRKS.md).
         kept = new.members()
         s = s._replace(
             match=tuple(m if kept & (1 << k) else 0 for k, m in enumerate(s.match)),
             next=tuple(n if kept & (1 << k) else 0 for k, n in enumerate(s.next)),
             replicate=s.replicate & kept,
+            paused=s.paused & kept,
         )
     return s._replace(config=new)
 
@@ -253,14 +298,34 @@ def unapplied_conf_committed(s: Server) -> bool:
 
 # --- receiving a message --------------------------------------------------------------
 
+_RESPONSES = frozenset(
+    {MsgType.VOTE_RESP, MsgType.PRE_VOTE_RESP, MsgType.APPEND_RESP, MsgType.HEARTBEAT_RESP}
+)
 
-def receive(p: Params, s: Server, m: Msg) -> Outcome:
-    """raft-rs `RawNode::step` then `Raft::step`: term checks first, then the handler for
-    the message type and the receiver's role."""
-    i = m.dst
-    # RawNode drops responses from servers it keeps no progress for.
+
+def receive(p: Params, s: Server, m: Msg) -> list[Outcome]:
+    """raft-rs `RawNode::step` then `Raft::step`: the outcomes of `s` receiving `m`.
+
+    One outcome, except for a vote request of a higher term under check quorum at a
+    server that knows a leader: raft-rs ignores it within the leader's lease (an
+    election timeout since the leader was last heard from) and handles it after, and
+    ticks are not modelled, so both are possible."""
     if m.type in _RESPONSES and not (s.config.members() & bit(m.src)):
-        return s, []
+        return [(s, [])]  # RawNode drops responses from servers it keeps no progress for
+    if (
+        p.check_quorum
+        and m.term > s.term
+        and m.type in (MsgType.VOTE, MsgType.PRE_VOTE)
+        and s.leader != 0
+    ):
+        return [(s, []), step(p, s, m)]
+    return [step(p, s, m)]
+
+
+def step(p: Params, s: Server, m: Msg) -> Outcome:
+    """raft-rs `Raft::step` outside the leader lease: term checks first, then the handler
+    for the message type and the receiver's role."""
+    i = m.dst
     if m.term > s.term:
         # A pre-vote request, or a granted pre-vote response, never changes the term.
         keeps_term = m.type == MsgType.PRE_VOTE or (
@@ -270,7 +335,7 @@ def receive(p: Params, s: Server, m: Msg) -> Outcome:
             leader = m.src if m.type in (MsgType.APPEND, MsgType.HEARTBEAT) else 0
             s = become_follower(s, m.term, leader)
     elif m.term < s.term:
-        if p.pre_vote and m.type in (MsgType.APPEND, MsgType.HEARTBEAT):
+        if (p.check_quorum or p.pre_vote) and m.type in (MsgType.APPEND, MsgType.HEARTBEAT):
             # Tell a stale leader about the newer term (it cannot learn it from votes).
             return s, [Msg(MsgType.APPEND_RESP, i, m.src, s.term)]
         if m.type == MsgType.PRE_VOTE:
@@ -280,23 +345,21 @@ def receive(p: Params, s: Server, m: Msg) -> Outcome:
         return handle_request_vote(p, s, m)
     if s.role == Role.LEADER:
         if m.type == MsgType.APPEND_RESP:
-            return handle_append_entries_response(p, s, m), []
-        return s, []  # heartbeat responses only steer raft-rs's sending: no state here
+            return handle_append_response(p, s, m)
+        if m.type == MsgType.HEARTBEAT_RESP:
+            return handle_heartbeat_response(p, s, m)
+        return s, []
     if s.role != Role.FOLLOWER:
         if m.type in (MsgType.VOTE_RESP, MsgType.PRE_VOTE_RESP):
             return handle_vote_response(p, s, m)
-        if m.type in (MsgType.APPEND, MsgType.HEARTBEAT):
-            s = become_follower(s, m.term, m.src)  # a leader exists at this term
+        if m.type not in (MsgType.APPEND, MsgType.HEARTBEAT):
+            return s, []
+        s = become_follower(s, m.term, m.src)  # a leader exists at this term
     if m.type == MsgType.APPEND:
-        return handle_append_entries_request(s._replace(leader=m.src), m)
+        return handle_append_entries(s._replace(leader=m.src), m)
     if m.type == MsgType.HEARTBEAT:
         return handle_heartbeat(s._replace(leader=m.src), m)
     return s, []
-
-
-_RESPONSES = frozenset(
-    {MsgType.VOTE_RESP, MsgType.PRE_VOTE_RESP, MsgType.APPEND_RESP, MsgType.HEARTBEAT_RESP}
-)
 
 
 def handle_request_vote(p: Params, s: Server, m: Msg) -> Outcome:
@@ -319,7 +382,8 @@ def handle_request_vote(p: Params, s: Server, m: Msg) -> Outcome:
 
 def handle_vote_response(p: Params, s: Server, m: Msg) -> Outcome:
     """Count the first answer of each voter; a quorum of grants moves a pre-candidate to a
-    real election and makes a candidate leader; a quorum of refusals ends the candidacy."""
+    real election and makes a candidate leader (which broadcasts its new entries); a
+    quorum of refusals ends the candidacy."""
     wanted = MsgType.PRE_VOTE_RESP if s.role == Role.PRE_CANDIDATE else MsgType.VOTE_RESP
     if m.type != wanted:
         return s, []  # e.g. a late pre-vote answer reaching the real candidate
@@ -332,19 +396,20 @@ def handle_vote_response(p: Params, s: Server, m: Msg) -> Outcome:
     if status == 1:
         if s.role == Role.PRE_CANDIDATE:
             return campaign(p, m.dst, s, pre_vote=False)
-        return become_leader(p, m.dst, s, broadcast=True)
+        s, sent = become_leader(p, m.dst, s)
+        return bcast_append(p, m.dst, s, sent)
     if status == -1:
         return become_follower(s, s.term, 0), []
     return s, []
 
 
-def handle_append_entries_request(s: Server, m: Msg) -> Outcome:
+def handle_append_entries(s: Server, m: Msg) -> Outcome:
     """raft-rs `handle_append_entries` and `RaftLog::maybe_append`."""
     i, reply = m.dst, MsgType.APPEND_RESP
     if m.idx < s.commit:
         # Behind our commit: report the commit index instead.
         return s, [Msg(reply, i, m.src, s.term, s.commit)]
-    if term_at(s.log, m.idx) != m.log_term or m.idx > len(s.log):
+    if m.idx > len(s.log) or term_at(s.log, m.idx) != m.log_term:
         return s, [Msg(reply, i, m.src, s.term, m.idx, reject=1, hint=len(s.log))]
     log = s.log
     for offset, entry in enumerate(m.entries):
@@ -355,53 +420,79 @@ def handle_append_entries_request(s: Server, m: Msg) -> Outcome:
             break
     last_new = m.idx + len(m.entries)
     commit = max(s.commit, min(m.commit, last_new))
-    s = apply_normal_entries(s._replace(log=log, commit=commit))
-    return s, [Msg(reply, i, m.src, s.term, last_new)]
+    return s._replace(log=log, commit=commit), [Msg(reply, i, m.src, s.term, last_new)]
 
 
 def handle_heartbeat(s: Server, m: Msg) -> Outcome:
     """A heartbeat carries min(the peer's match, the leader's commit): commit up to it."""
     if m.commit > s.commit:
-        s = apply_normal_entries(s._replace(commit=m.commit))
+        s = s._replace(commit=m.commit)
     return s, [Msg(MsgType.HEARTBEAT_RESP, m.dst, m.src, s.term)]
 
 
-def handle_append_entries_response(p: Params, s: Server, m: Msg) -> Server:
-    """raft-rs `handle_append_response`: a rejection moves the peer's next index back
-    (`maybe_decr_to`); a success raises its match index (`maybe_update`), moves a probed
-    peer to Replicate, and may advance commit in the same step."""
-    j = m.src
+def handle_append_response(p: Params, s: Server, m: Msg) -> Outcome:
+    """raft-rs `handle_append_response` and the tail of `step_leader`: a rejection moves
+    the peer's next index back (`maybe_decr_to`) and probes again; a success raises its
+    match (`maybe_update`), moves a probed peer to Replicate, and may advance commit,
+    which is broadcast; a paused peer that commits nothing new is sent to again."""
+    i, j = m.dst, m.src
     k, flag = j - 1, bit(j)
     matched, nxt = s.match[k], s.next[k]
     if m.reject:
         if s.replicate & flag:
             if m.idx <= matched:
-                return s  # stale
-            return _progress(s, k, matched, matched + 1, s.replicate & ~flag)
-        if nxt - 1 != m.idx:
-            return s  # stale
-        return _progress(s, k, matched, max(1, min(m.idx, m.hint + 1)), s.replicate)
+                return s, []  # stale
+            # Back to Probe from just after the match.
+            s = _progress(s, k, matched, matched + 1, s.replicate & ~flag, s.paused & ~flag)
+        else:
+            if nxt - 1 != m.idx:
+                return s, []  # stale
+            nxt = max(1, min(m.idx, m.hint + 1))
+            s = _progress(s, k, matched, nxt, s.replicate, s.paused & ~flag)
+        return send_append(p, i, s, j)
+    old_paused = bool(s.paused & flag)
     nxt = max(nxt, m.idx + 1)
     if m.idx <= matched:
-        return _progress(s, k, matched, nxt, s.replicate)
+        return _progress(s, k, matched, nxt, s.replicate, s.paused), []
+    # News: the peer is resumed and, when probed, replicated from just after the match.
     matched = m.idx
     if not s.replicate & flag:
-        nxt = matched + 1  # Probe -> Replicate
-    return maybe_commit(p, _progress(s, k, matched, nxt, s.replicate | flag))
+        nxt = matched + 1
+    s = _progress(s, k, matched, nxt, s.replicate | flag, s.paused & ~flag)
+    before = s.commit
+    s = maybe_commit(p, s)
+    if s.commit > before:
+        if not p.skip_bcast_commit or has_pending_conf(s):
+            return bcast_append(p, i, s)
+        return s, []
+    if old_paused:
+        return send_append(p, i, s, j)
+    return s, []
 
 
-def _progress(s: Server, k: int, matched: int, nxt: int, replicate: int) -> Server:
-    match, next_ = list(s.match), list(s.next)
-    match[k], next_[k] = matched, nxt
-    return s._replace(match=tuple(match), next=tuple(next_), replicate=replicate)
+def handle_heartbeat_response(p: Params, s: Server, m: Msg) -> Outcome:
+    """raft-rs `handle_heartbeat_response`: the peer is resumed, and sent to when it does
+    not hold the whole log yet."""
+    j = m.src
+    s = s._replace(paused=s.paused & ~bit(j))
+    if s.match[j - 1] < len(s.log):
+        return send_append(p, m.dst, s, j)
+    return s, []
+
+
+def _progress(s: Server, k: int, matched: int, nxt: int, replicate: int, paused: int) -> Server:
+    return s._replace(
+        match=(*s.match[:k], matched, *s.match[k + 1 :]),
+        next=(*s.next[:k], nxt, *s.next[k + 1 :]),
+        replicate=replicate,
+        paused=paused,
+    )
 
 
 def restart(p: Params, s: Server) -> Server:
     """A crash and restart keeps raft-rs's HardState (term, vote, commit), the log, and
     what the application persisted (applied index and configuration)."""
     vote = s.vote if p.persist_vote else 0
-    none = _NONE[len(s.match)]
-    return Server(
-        s.term, vote, Role.FOLLOWER, 0, s.log, s.commit, s.applied, s.config, 0, 0,
-        none, none, 0,
-    )  # fmt: skip
+    s = become_follower(s._replace(vote=vote), s.term, 0)
+    # A joint phase in progress is resumed from storage, its Begin pending again.
+    return s._replace(pending_conf=s.config.start) if s.config.joint else s

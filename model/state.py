@@ -89,6 +89,8 @@ class Server(NamedTuple):
     match: tuple[int, ...]  # highest index known replicated there
     next: tuple[int, ...]  # index of the next entry to send there
     replicate: int  # mask: servers in Replicate state (sending optimistically); else Probe
+    paused: int = 0  # mask: Probe servers sent an append and not yet answered (raft-rs `paused`)
+    pending_conf: int = 0  # raft-rs `pending_conf_index`: no conf change proposed until applied
 
 
 class MsgType:
@@ -100,6 +102,9 @@ class MsgType:
     APPEND_RESP = 5
     HEARTBEAT = 6
     HEARTBEAT_RESP = 7
+    # An implementation message the model has no counterpart for (the abstraction of a
+    # cluster maps such a message here, so that no model step can produce it).
+    UNKNOWN = 8
     NAMES = (
         "RequestVote",
         "RequestVoteResponse",
@@ -109,6 +114,7 @@ class MsgType:
         "AppendEntriesResponse",
         "Heartbeat",
         "HeartbeatResponse",
+        "Unknown",
     )
 
 

@@ -71,6 +71,8 @@ def _rename_server(s: Server, perm: Perm, masks: tuple[int, ...]) -> tuple[Any, 
         masks[s.rejected],
         *progress,
         masks[s.replicate],
+        masks[s.paused],
+        s.pending_conf,
     )
 
 
@@ -144,6 +146,8 @@ def _renamed_hash(state: State, perm: Perm) -> int:
                 match,
                 nxt,
                 masks[s.replicate],
+                masks[s.paused],
+                s.pending_conf,
             )
         )
     bag = sorted(

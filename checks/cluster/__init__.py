@@ -2,18 +2,10 @@
 network between them, and the application loop a correct user writes around each node.
 
 `Cluster` is one state of that system (copied cheaply, copy-on-write per node);
-`actions` lists what may happen next (timeouts, proposals, deliveries, drops, restarts,
-...) and performs it.
+`actions.perform` carries out one of the model's actions on it.
 """
 
-from checks.cluster.actions import ImplAction, enabled_actions, perform
+from checks.cluster.actions import perform
 from checks.cluster.cluster import Cluster, ClusterSettings, initial_cluster
 
-__all__ = [
-    "Cluster",
-    "ClusterSettings",
-    "ImplAction",
-    "enabled_actions",
-    "initial_cluster",
-    "perform",
-]
+__all__ = ["Cluster", "ClusterSettings", "initial_cluster", "perform"]

@@ -10,8 +10,9 @@ storage, and calls `advance`.
 `advance_apply` is called only when entries were applied. raft-rs 0.6.0-alpha's
 `commit_apply` appends another Finalize on *every* call while a joint leader waits for
 its Finalize (upstream #349); an application that reports "applied up to N" only when
-it applied something does not grow the log without bound. The model still allows the
-repeated Finalize (`AppendFinalize`), so this choice loses no checked behaviour.
+it applied something does not grow the log without bound, yet still appends a Finalize
+on each advance that applied entries while joint — which the model does too
+(`model.server.apply_committed`).
 """
 
 from __future__ import annotations
@@ -28,18 +29,24 @@ from raft_ref.errors import NoPendingMembershipChange
 from raft_ref.raw_node import RawNode
 from raft_ref.storage import MemStorage
 
-# Readys handled per event at most: the first carries the event's effects, the second
-# what `advance` itself produced (the leader's Finalize entry and its broadcast).
-READY_ROUNDS = 3
+# Readys handled per event at most. The loop ends when the node has nothing ready: the
+# first Ready carries the event's effects, later ones what `advance` itself produced (a
+# joint leader's Finalize and its broadcast, which a leader alone in its quorum commits
+# at once). A node still busy after this many is reported as an error.
+READY_ROUNDS = 8
+
+
+class UnsettledNode(Exception):
+    """The application loop kept getting Readys: the node does not settle."""
 
 
 def handle_ready(node: RawNode[MemStorage]) -> list[Message]:
-    """Runs the application loop on `node` until it has nothing ready (at most
-    READY_ROUNDS Readys); returns the messages to put on the network."""
+    """Runs the application loop on `node` until it has nothing ready; returns the
+    messages to put on the network."""
     sent: list[Message] = []
     for _ in range(READY_ROUNDS):
         if not node.has_ready():
-            break
+            return sent
         rd = node.ready()
         store = node.raft.raft_log.store
         core = store.wl()
@@ -56,6 +63,8 @@ def handle_ready(node: RawNode[MemStorage]) -> list[Message]:
         node.advance_append(rd)
         if committed:
             node.advance_apply(committed[-1].index)
+    if node.has_ready():
+        raise UnsettledNode(f"node {node.raft.id} still has a Ready after {READY_ROUNDS} rounds")
     return sent
 
 

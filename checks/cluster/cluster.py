@@ -33,6 +33,7 @@ class ClusterSettings:
     spares: int = 1  # started outside the configuration, for membership changes to add
     pre_vote: bool = False
     check_quorum: bool = False
+    skip_bcast_commit: bool = False
     # Ticks. The randomized election timeout is drawn from [election_tick,
     # election_tick + 1): one value, so it is the same for every seed and node.
     election_tick: int = 2
@@ -56,6 +57,7 @@ class ClusterSettings:
             max_size_per_msg=self.max_size_per_msg,
             pre_vote=self.pre_vote,
             check_quorum=self.check_quorum,
+            skip_bcast_commit=self.skip_bcast_commit,
             seed=self.seed,
         )
         config.applied = applied
@@ -117,7 +119,7 @@ class Cluster:
     """Nodes (`slots[id - 1]`), the network (message key -> (message, copies)), the
     budget used, and the error that stopped the cluster, if any."""
 
-    __slots__ = ("_abstract", "_fingerprint", "error", "net", "slots", "used")
+    __slots__ = ("_fingerprint", "abstract_state", "error", "message_keys", "net", "slots", "used")
 
     def __init__(
         self,
@@ -131,7 +133,10 @@ class Cluster:
         self.used = used
         self.error = error
         self._fingerprint: int | None = None
-        self._abstract: object = None
+        # Filled in by `checks.refinement.abstract`: the model state and, for each model
+        # message, the key of the implementation message standing for it.
+        self.abstract_state: object = None
+        self.message_keys: object = None
 
     def derive(self) -> Cluster:
         """A successor to modify: shares the nodes, copies the containers."""
@@ -186,7 +191,8 @@ class Cluster:
         self.used = Used(*used)
         self.error = error if isinstance(error, str) else None
         self._fingerprint = None
-        self._abstract = None
+        self.abstract_state = None
+        self.message_keys = None
 
 
 def initial_cluster(settings: ClusterSettings) -> Cluster:

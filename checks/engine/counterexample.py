@@ -18,7 +18,32 @@ from typing import Any
 
 from checks.engine.outcome import Violation
 from checks.engine.summary import RunInfo
-from checks.engine.target import Target
+from checks.engine.target import Expectation, Target
+
+
+def explain_violation(target: Target[Any, Any], violation: Violation) -> dict[str, Any] | None:
+    """What the target says about the last step of a step-invariant violation (its
+    optional `explain_step`), or None."""
+    explain = getattr(target, "explain_step", None)
+    if explain is None or violation.expectation is not Expectation.ALWAYS_STEP:
+        return None
+    if len(violation.path) < 2:
+        return None
+    (_, before), (action, after) = violation.path[-2], violation.path[-1]
+    explanation: dict[str, Any] | None = explain(violation.property_name, before, action, after)
+    return explanation
+
+
+def explanation_lines(explanation: dict[str, Any]) -> list[str]:
+    """The explanation of a divergence as a few lines of text for the summary."""
+    lines = [f"  step: {explanation.get('action')}"]
+    outcomes = explanation.get("model_outcomes", [])
+    if not outcomes:
+        lines.append("  the model allows no outcome for this action")
+    for number, outcome in enumerate(outcomes, start=1):
+        lines.append(f"  model outcome {number} differs from the implementation in:")
+        lines += [f"    {line}" for line in outcome.get("differences", [])]
+    return lines
 
 
 def counterexample_json(
@@ -44,7 +69,13 @@ def counterexample_json(
         "bounds": dict(run.bounds),
         "depth": violation.depth,
         "steps": steps,
+        **_explanation_field(target, violation),
     }
+
+
+def _explanation_field(target: Target[Any, Any], violation: Violation) -> dict[str, Any]:
+    explanation = explain_violation(target, violation)
+    return {} if explanation is None else {"explanation": explanation}
 
 
 def counterexample_path(directory: Path, run: RunInfo, violation: Violation) -> Path:

@@ -10,37 +10,49 @@ the model's goals on abstract states.
 from __future__ import annotations
 
 from collections.abc import Iterator, Sequence
-from dataclasses import asdict, fields, replace
+from dataclasses import replace
 from functools import partial
 from typing import Any
 
-from checks.cluster.actions import Bounds, ImplAction, enabled_actions, perform
+from checks.cluster.actions import perform
 from checks.cluster.cluster import Cluster, ClusterSettings, initial_cluster
 from checks.engine.target import Expectation, Property
 from checks.mutants import MUTANTS, apply_mutant
 from checks.refinement import (
-    Event,
-    Refinement,
+    NotAbstractable,
     abstract,
     abstract_message,
-    refinement_params,
+    divergence,
+    refines,
 )
 from checks.targets import model_target
+from model.actions import MESSAGE_ACTIONS, Action, action_kind, enabled, within_bounds
 from model.invariants import GOALS, INVARIANTS, STEP_INVARIANTS
 from model.params import Params
-from model.state import State, mask_of
-
-# The default bounds of `python -m checks.explore` (target impl). With 3 voters and one
-# spare they reach every goal within depth 12: a leader is elected (depth 3), a client
-# entry commits (8), a joint configuration is entered (8) and left, and a removed leader
-# steps down (10, by a change that keeps one voter of three).
-DEFAULT_BOUNDS = Bounds()
+from model.state import State
 
 _MASK64 = (1 << 64) - 1
+# raft-rs `max_size_per_msg` for "no limit".
+_NO_LIMIT = (1 << 64) - 1
+
+
+def cluster_settings(p: Params) -> ClusterSettings:
+    """The node configuration that makes raft_ref do what the model's options say."""
+    if p.entries_per_append not in (0, 1):
+        raise ValueError("the implementation target sends one entry per append, or all (0)")
+    return ClusterSettings(
+        nodes=p.nodes,
+        spares=p.spares,
+        pre_vote=p.pre_vote,
+        check_quorum=p.check_quorum,
+        skip_bcast_commit=p.skip_bcast_commit,
+        max_size_per_msg=0 if p.entries_per_append == 1 else _NO_LIMIT,
+    )
 
 
 class ImplTarget:
-    """A cluster of `raft_ref` nodes with its settings, bounds and (optionally) a mutant."""
+    """A cluster of `raft_ref` nodes with the model's parameters (shape, protocol
+    options and bounds: `model.params.Params`) and, optionally, a mutant."""
 
     def __init__(
         self,
@@ -48,46 +60,37 @@ class ImplTarget:
         pre_vote: bool = False,
         check_quorum: bool = False,
         mutant: str | None = None,
-        spares: int = 1,
         **bounds: Any,
     ) -> None:
-        known = {f.name for f in fields(Bounds)}
+        known = model_target.BOUND_NAMES
         unknown = set(bounds) - known
         if unknown:
             raise ValueError(f"unknown impl bounds: {', '.join(sorted(unknown))}")
-        if nodes < 1 or nodes + spares > 8:
-            raise ValueError("need 1..8 servers, at least one initial voter")
         if mutant is not None and mutant not in MUTANTS:
             raise ValueError(f"unknown mutant {mutant!r}; known: {', '.join(MUTANTS)}")
-        self.settings = ClusterSettings(
-            nodes=nodes, spares=spares, pre_vote=pre_vote, check_quorum=check_quorum
+        params = replace(
+            Params(), nodes=nodes, pre_vote=pre_vote, check_quorum=check_quorum, **bounds
         )
-        self.limits = replace(DEFAULT_BOUNDS, **bounds)
-        self.limits.validate()
-        self.params: Params = refinement_params(self.settings)
-        self.refinement = Refinement(self.params)
+        params.validate()
+        self.params = params
+        self.settings = cluster_settings(params)
         self.mutant = mutant
         self.undo_mutant = apply_mutant(mutant) if mutant is not None else None
         self.name = "impl" if mutant is None else f"impl[{mutant}]"
-        self.bounds: dict[str, Any] = {"spares": spares, **asdict(self.limits)}
-        if check_quorum:
-            self.bounds["check_quorum"] = True
+        self.bounds: dict[str, Any] = model_target.bounds_of(params)
         # Node ids are baked into raft_ref's state (and ids break ties in message
         # order): no symmetric canonical form of a cluster is computed.
         self.symmetry_sound = False
         self._properties = self._build_properties()
 
-    def _abstract(self, c: Cluster) -> State:
-        return abstract(self.params, c)
-
-    def _build_properties(self) -> list[Property[Cluster, ImplAction]]:
-        p = self.params
-        props: list[Property[Cluster, ImplAction]] = [
+    def _build_properties(self) -> list[Property[Cluster, Action]]:
+        props: list[Property[Cluster, Action]] = [
             Property(
                 "NoImplementationError",
                 Expectation.ALWAYS,
                 _no_error,
-                "no node panics, raises or breaks a raft_ref contract",
+                "no node panics, raises or breaks a raft_ref contract, and every state is "
+                "one the model can express",
             )
         ]
         for name, check in INVARIANTS.items():
@@ -99,7 +102,7 @@ class ImplTarget:
                 "RefinesModel",
                 Expectation.ALWAYS_STEP,
                 self._refines,
-                "every implementation step is a short sequence of model steps (or none)",
+                "every implementation step ends in a state the model allows for that action",
             )
         )
         for name, step in STEP_INVARIANTS.items():
@@ -115,24 +118,42 @@ class ImplTarget:
             props.append(
                 Property(name, Expectation.SOMETIMES, partial(_on_abstract, self, goal), _doc(goal))
             )
-        del p
         return props
 
-    def _refines(self, before: Cluster, action: ImplAction, after: Cluster) -> bool:
-        return self.refinement.holds(before, model_event(before, action), after)
+    def _abstract(self, c: Cluster) -> State:
+        return abstract(self.params, c)
+
+    def _refines(self, before: Cluster, action: Action, after: Cluster) -> bool:
+        if after.error is not None:
+            return True  # reported by NoImplementationError
+        p = self.params
+        return refines(p, abstract(p, before), action, abstract(p, after))
 
     # --- the Target interface -------------------------------------------------------
 
     def initial_states(self) -> Sequence[Cluster]:
         return [initial_cluster(self.settings)]
 
-    def successors(self, state: Cluster) -> Iterator[tuple[ImplAction, Cluster]]:
-        settings, limits = self.settings, self.limits
-        own = state.fingerprint()
-        for action in enabled_actions(settings, limits, state):
-            after = perform(settings, limits, state, action)
-            if after is not None and after.fingerprint() != own:
-                yield action, after
+    def successors(self, state: Cluster) -> Iterator[tuple[Action, Cluster]]:
+        """The model's enabled actions on the cluster's abstract state, each carried out
+        on the nodes; results beyond the bounds are not explored."""
+        if state.error is not None:
+            return
+        p, settings = self.params, self.settings
+        before = abstract(p, state)
+        keys = state.message_keys
+        assert isinstance(keys, dict)
+        for action in enabled(p, before):
+            key = keys[action.args[0]] if action.name in MESSAGE_ACTIONS else None
+            after = perform(settings, state, action, key)
+            if after.error is None:
+                try:
+                    if not within_bounds(p, abstract(p, after)):
+                        continue
+                except NotAbstractable as error:
+                    after = state.derive()
+                    after.error = f"NotAbstractable: {error}"
+            yield action, after
 
     def fingerprint(self, state: Cluster) -> int:
         return state.fingerprint() & _MASK64
@@ -140,14 +161,14 @@ class ImplTarget:
     def symmetric_fingerprint(self, state: Cluster) -> int:
         return state.fingerprint() & _MASK64
 
-    def properties(self) -> Sequence[Property[Cluster, ImplAction]]:
+    def properties(self) -> Sequence[Property[Cluster, Action]]:
         return self._properties
 
-    def action_kind(self, action: ImplAction) -> str:
-        return action.name
+    def action_kind(self, action: Action) -> str:
+        return action_kind(action)
 
-    def format_action(self, action: ImplAction) -> str:
-        return format_action(action)
+    def format_action(self, action: Action) -> str:
+        return model_target.format_action(action)
 
     def describe_state(self, state: Cluster) -> dict[str, Any]:
         out: dict[str, Any] = {}
@@ -158,49 +179,30 @@ class ImplTarget:
             {"message": _format_message(m), "copies": n} for m, n in state.net.values()
         ]
         out["used"] = state.used._asdict()
-        abstract_state = self._abstract(state)
-        out["abstract"] = model_target.describe_state(abstract_state)
+        try:
+            out["abstract"] = model_target.describe_state(self._abstract(state))
+        except NotAbstractable as error:
+            out["abstract"] = {"error": str(error)}
         return out
 
-    def explain_divergence(self, before: Cluster, after: Cluster) -> dict[str, Any]:
-        """The abstract states around a step that does not refine the model, and the
-        model actions that were possible before it."""
-        d = self.refinement.explain(before, after)
+    def explain_step(
+        self, property_name: str, before: Cluster, action: Action, after: Cluster
+    ) -> dict[str, Any] | None:
+        """For a divergence: the abstract states around the step, every outcome the model
+        allows for its action, and where the implementation differs from each."""
+        if property_name != "RefinesModel":
+            return None
+        p = self.params
+        d = divergence(p, abstract(p, before), action, abstract(p, after))
         return {
+            "action": model_target.format_action(d.action),
             "abstract_before": model_target.describe_state(d.before),
             "abstract_after": model_target.describe_state(d.after),
-            "model_actions_possible": [model_target.format_action(a) for a in d.possible],
+            "model_outcomes": [
+                {"state": model_target.describe_state(s), "differences": diff}
+                for s, diff in zip(d.allowed, d.differences, strict=True)
+            ],
         }
-
-
-_EVENT_KINDS = {
-    "Deliver": "deliver",
-    "Drop": "drop",
-    "Duplicate": "duplicate",
-    "Timeout": "timeout",
-    "Heartbeat": "heartbeat",
-    "ClientRequest": "client",
-    "ProposeMembershipChange": "propose",
-    "Restart": "restart",
-}
-
-
-def model_event(before: Cluster, action: ImplAction) -> Event:
-    """What `action` is in model terms (see `checks.refinement.Event`)."""
-    name, args = action
-    kind = _EVENT_KINDS.get(name, "other")
-    if kind in ("deliver", "drop", "duplicate"):
-        key = args[0]
-        assert isinstance(key, tuple)
-        m, _ = before.net[key]
-        return Event(kind, m.to if kind == "deliver" else 0, abstract_message(m))
-    node_id = args[0]
-    assert isinstance(node_id, int)
-    if kind == "propose":
-        voters, learners = args[1], args[2]
-        assert isinstance(voters, tuple) and isinstance(learners, tuple)
-        return Event(kind, node_id, None, (mask_of(voters), mask_of(learners)))
-    return Event(kind, node_id)
 
 
 def _no_error(state: Cluster) -> bool:
@@ -208,11 +210,13 @@ def _no_error(state: Cluster) -> bool:
 
 
 def _on_abstract(target: ImplTarget, check: Any, state: Cluster) -> bool:
+    if state.error is not None:
+        return True
     return bool(check(target.params, abstract(target.params, state)))
 
 
 def _on_abstract_step(
-    target: ImplTarget, check: Any, before: Cluster, action: ImplAction, after: Cluster
+    target: ImplTarget, check: Any, before: Cluster, action: Action, after: Cluster
 ) -> bool:
     if after.error is not None:
         return True
@@ -240,42 +244,8 @@ def build_impl_target(
 # --- human-readable forms ---------------------------------------------------------------
 
 
-def format_action(action: ImplAction) -> str:
-    name, args = action
-    if name in ("Deliver", "Drop", "Duplicate"):
-        key = args[0]
-        assert isinstance(key, tuple)
-        return f"{name}({_format_key(key)})"
-    if name == "ProposeMembershipChange":
-        leader, voters, learners = args
-        return f"{name}({leader}, voters={list(voters)}, learners={list(learners)})"  # type: ignore[call-overload]
-    return f"{name}({', '.join(str(a) for a in args)})"
-
-
-def _format_key(key: tuple[Any, ...]) -> str:
-    from raft_ref.eraftpb import MessageType  # noqa: PLC0415
-
-    kind, to, frm, term, log_term, index, entries, commit = key[:8]
-    reject, hint = key[10], key[11]
-    text = f"{MessageType(kind).name} {frm}->{to} term {term}"
-    if entries or kind in (MessageType.MsgAppend,):
-        text += f" prev ({index}, term {log_term}) entries {len(entries)} commit {commit}"
-    elif kind in (MessageType.MsgRequestVote, MessageType.MsgRequestPreVote):
-        text += f" last ({index}, term {log_term})"
-    elif kind == MessageType.MsgAppendResponse:
-        text += f" index {index}" + (f" reject hint {hint}" if reject else "")
-    elif kind == MessageType.MsgHeartbeat:
-        text += f" commit {commit}"
-    elif reject:
-        text += " reject"
-    return text
-
-
 def _format_message(m: Any) -> str:
-    msg = abstract_message(m)
-    if msg is not None:
-        return model_target.format_msg(msg)
-    return f"{m.msg_type.name} {m.from_}->{m.to} term {m.term}"
+    return model_target.format_msg(abstract_message(m))
 
 
 def _describe_node(node: Any) -> dict[str, Any]:

@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import asdict, fields, replace
+from dataclasses import replace
 from functools import partial
 from typing import Any
 
 from checks.engine.target import Expectation, Property
-from model.actions import Action, successors
+from model.actions import Action, action_kind, successors
 from model.invariants import GOALS, INVARIANTS, STEP_INVARIANTS
 from model.params import Params
 from model.state import Kind, Msg, MsgType, Role, Server, State, ids, initial_state
@@ -16,11 +16,12 @@ from model.symmetry import symmetric_hash
 from model.variants import VARIANT_BOUNDS, with_variant
 from model.variants import VARIANTS as VARIANT_RULES
 
-# The default bounds of `python -m checks.explore --target model`: with 3 voters and one
-# spare server they reach every goal within depth 12 (a voter added, the leader removed).
-DEFAULT_BOUNDS: dict[str, Any] = {
-    name: getattr(Params(), name)
-    for name in (
+# Everything that shapes a run besides the cluster size and protocol options: the
+# bounds and the exploration's rule choices (`model.params.Params`, one set of defaults
+# for the model and the implementation target alike). The broken variants' rule
+# switches are not among them.
+BOUND_NAMES = frozenset(
+    {
         "spares",
         "max_term",
         "max_log",
@@ -32,8 +33,21 @@ DEFAULT_BOUNDS: dict[str, Any] = {
         "max_duplicates",
         "changes",
         "heartbeats",
-    )
-}
+        "entries_per_append",
+        "skip_bcast_commit",
+        "left_out",
+    }
+)
+DEFAULT_BOUNDS: dict[str, Any] = {name: getattr(Params(), name) for name in sorted(BOUND_NAMES)}
+
+
+def bounds_of(params: Params) -> dict[str, Any]:
+    """The bounds and options of a run, as printed at its start and written to reports."""
+    out = {name: getattr(params, name) for name in sorted(BOUND_NAMES)}
+    if params.check_quorum:
+        out["check_quorum"] = True
+    return out
+
 
 # Broken variants: name -> what it breaks (for --help and reports).
 VARIANTS: dict[str, str] = {
@@ -56,10 +70,10 @@ class ModelTarget:
         nodes: int = 3,
         pre_vote: bool = False,
         variant: str | None = None,
+        check_quorum: bool = False,
         **bounds: Any,
     ) -> None:
-        known = {f.name for f in fields(Params)} - {"nodes", "pre_vote"}
-        unknown = set(bounds) - known
+        unknown = set(bounds) - BOUND_NAMES
         if unknown:
             raise ValueError(f"unknown model bounds: {', '.join(sorted(unknown))}")
         if variant is not None and variant not in VARIANT_RULES:
@@ -67,14 +81,14 @@ class ModelTarget:
         # A variant's own bounds (model.variants.VARIANT_BOUNDS) replace the defaults;
         # bounds given here replace both.
         chosen = {**VARIANT_BOUNDS.get(variant or "", {}), **bounds}
-        params = replace(Params(), nodes=nodes, pre_vote=pre_vote, **chosen)
+        params = replace(
+            Params(), nodes=nodes, pre_vote=pre_vote, check_quorum=check_quorum, **chosen
+        )
         params.validate()
         self.params = with_variant(params, variant)
         self.variant = variant
         self.name = "model" if variant is None else f"model[{variant}]"
-        self.bounds = {
-            k: v for k, v in asdict(self.params).items() if k in DEFAULT_BOUNDS or k in chosen
-        }
+        self.bounds = bounds_of(self.params)
         # Every rule and property treats server ids alike (see model/symmetry.py).
         self.symmetry_sound = True
         self._properties = self._build_properties()
@@ -106,7 +120,7 @@ class ModelTarget:
         return self._properties
 
     def action_kind(self, action: Action) -> str:
-        return action.name
+        return action_kind(action)
 
     def format_action(self, action: Action) -> str:
         return format_action(action)
@@ -116,10 +130,16 @@ class ModelTarget:
 
 
 def build_model_target(
-    nodes: int = 3, pre_vote: bool = False, variant: str | None = None, **bounds: Any
+    nodes: int = 3,
+    pre_vote: bool = False,
+    variant: str | None = None,
+    check_quorum: bool = False,
+    **bounds: Any,
 ) -> ModelTarget:
     """What `python -m checks.explore --target model` builds."""
-    return ModelTarget(nodes=nodes, pre_vote=pre_vote, variant=variant, **bounds)
+    return ModelTarget(
+        nodes=nodes, pre_vote=pre_vote, variant=variant, check_quorum=check_quorum, **bounds
+    )
 
 
 def _doc(check: Any) -> str:
@@ -196,4 +216,6 @@ def _describe_server(i: int, s: Server) -> dict[str, Any]:
         out["match"] = {str(j): s.match[j - 1] for j in members}
         out["next"] = {str(j): s.next[j - 1] for j in members}
         out["replicate"] = ids(s.replicate)
+        out["paused"] = ids(s.paused)
+        out["pending_conf_index"] = s.pending_conf
     return out
