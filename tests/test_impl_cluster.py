@@ -2,77 +2,85 @@
 
 from __future__ import annotations
 
-from checks.cluster import Cluster, ClusterSettings, enabled_actions, initial_cluster, perform
-from checks.cluster.actions import Bounds, ImplAction
+from pathlib import Path
+
+from checks.cluster import Cluster, initial_cluster, perform
 from checks.cluster.cluster import message_key
-from checks.refinement import abstract, refinement_params
-from checks.targets.impl_target import build_impl_target, model_event
-from model.state import Role
+from checks.engine.counterexample import explain_violation
+from checks.engine.outcome import SearchOptions
+from checks.engine.search import explore
+from checks.refinement import abstract, refines
+from checks.targets.impl_target import ImplTarget, build_impl_target
+from model.actions import Action, enabled
+from model.state import MsgType, Role
 from raft_ref.eraftpb import Message, MessageType
 from raft_ref.raft import StateRole
 
-SETTINGS = ClusterSettings()
-BOUNDS = Bounds(max_term=2, changes=("shrink_to_one",), max_msgs=6)
+TARGET = build_impl_target(max_term=2, changes=("shrink_to_one",), max_msgs=6)
 
 
-def _step(c: Cluster, name: str, **want: int) -> tuple[ImplAction, Cluster]:
-    """Performs the first enabled action called `name` whose message (for deliveries)
-    goes `to` and comes `from_` the given nodes, or whose first argument is `node`."""
-    for action in enabled_actions(SETTINGS, BOUNDS, c):
+def _step(target: ImplTarget, c: Cluster, name: str, **want: int) -> tuple[Action, Cluster]:
+    """Performs the first enabled model action called `name` whose message (for
+    deliveries) goes `to` and comes `from_` the given nodes, or whose first argument is
+    `node`; checks that the step refines the model."""
+    p = target.params
+    before = abstract(p, c)
+    keys = c.message_keys
+    assert isinstance(keys, dict)
+    for action in enabled(p, before):
         if action.name != name:
             continue
+        key = None
         if name == "Deliver":
-            m, _ = c.net[action.args[0]]  # type: ignore[index]
-            if m.to != want.get("to", m.to) or m.from_ != want.get("from_", m.from_):
+            m = action.args[0]
+            if m.dst != want.get("to", m.dst) or m.src != want.get("from_", m.src):
                 continue
+            key = keys[m]
         elif "node" in want and action.args[0] != want["node"]:
             continue
-        if "voters" in want and action.args[1] != (want["voters"],):
+        if "voters" in want and action.args[1] != want["voters"]:
             continue
-        after = perform(SETTINGS, BOUNDS, c, action)
-        assert after is not None
+        after = perform(target.settings, c, action, key)
+        assert after.error is None, after.error
+        assert refines(p, before, action, abstract(p, after)), action
         return action, after
     raise AssertionError(f"no enabled {name} {want}")
 
 
-def _removed_leader_path() -> list[tuple[ImplAction, Cluster]]:
-    c = initial_cluster(SETTINGS)
-    path = []
+def _removed_leader_path(target: ImplTarget) -> Cluster:
+    c = target.initial_states()[0]
     steps: list[tuple[str, dict[str, int]]] = [
         ("Timeout", {"node": 1}),
         ("Deliver", {"to": 2}),
         ("Deliver", {"to": 1}),
-        ("ProposeMembershipChange", {"node": 1, "voters": 2}),
+        ("ProposeMembershipChange", {"node": 1, "voters": 0b10}),
     ]
-    steps += [("Deliver", {"to": 2, "from_": 1}), ("Deliver", {"to": 1, "from_": 2})] * 3
     for name, want in steps:
-        action, c = _step(c, name, **want)
-        path.append((action, c))
-    return path
+        _, c = _step(target, c, name, **want)
+    # Replicate Begin and Finalize between 1 and 2 until the old leader steps down.
+    for _ in range(12):
+        if c.node(1).raft.state is not StateRole.Leader:
+            break
+        for to, from_ in ((2, 1), (1, 2)):
+            if any(m.to == to and m.from_ == from_ for m, _ in c.net.values()):
+                _, c = _step(target, c, "Deliver", to=to, from_=from_)
+    return c
 
 
-def test_removed_leader_steps_down_after_ten_steps() -> None:
-    last = _removed_leader_path()[-1][1]
+def test_removed_leader_steps_down_and_every_step_refines_the_model() -> None:
+    last = _removed_leader_path(TARGET)
     old_leader = last.node(1).raft
     assert old_leader.state is StateRole.Follower
     assert sorted(old_leader.prs().configuration.voters) == [2]
     assert old_leader.raft_log.committed == 4  # Begin at 3, Finalize at 4
-
-
-def test_every_step_of_the_path_refines_the_model() -> None:
-    target = build_impl_target(max_term=2, changes=("shrink_to_one",), max_msgs=6)
-    before = target.initial_states()[0]
-    for action, after in _removed_leader_path():
-        assert target.refinement.holds(before, model_event(before, action), after)
-        before = after
-    servers = abstract(target.params, before).servers
+    servers = abstract(TARGET.params, last).servers
     assert servers[0].role == Role.FOLLOWER and servers[0].config.voters == 0b10
 
 
 def test_successors_share_untouched_nodes_and_leave_the_parent_unchanged() -> None:
-    c = initial_cluster(SETTINGS)
+    c = initial_cluster(TARGET.settings)
     fingerprint = c.fingerprint()
-    _, after = _step(c, "Timeout", node=1)
+    _, after = _step(TARGET, c, "Timeout", node=1)
     assert c.fingerprint() == fingerprint
     assert c.node(1).raft.state is StateRole.Follower
     assert after.node(1).raft.state is StateRole.Candidate
@@ -80,54 +88,76 @@ def test_successors_share_untouched_nodes_and_leave_the_parent_unchanged() -> No
 
 
 def test_restart_keeps_the_persisted_vote() -> None:
-    bounds = Bounds(max_term=2, max_crashes=1)
-    c = initial_cluster(SETTINGS)
-    _, c = _step(c, "Timeout", node=1)
-    _, c = _step(c, "Deliver", to=2)
-    restart = ImplAction("Restart", (2,))
-    after = perform(SETTINGS, bounds, c, restart)
-    assert after is not None and after.used.crashes == 1
+    target = build_impl_target(max_term=2, max_crashes=1)
+    c = target.initial_states()[0]
+    _, c = _step(target, c, "Timeout", node=1)
+    _, c = _step(target, c, "Deliver", to=2)
+    _, after = _step(target, c, "Restart", node=2)
+    assert after.used.crashes == 1
     raft = after.node(2).raft
     assert (raft.term, raft.vote, raft.state) == (2, 1, StateRole.Follower)
 
 
 def test_a_node_that_panics_leaves_an_error_state() -> None:
-    c = initial_cluster(SETTINGS).derive()
+    c = initial_cluster(TARGET.settings).derive()
     # raft-rs panics on an append whose log term is 0.
     bad = Message(msg_type=MessageType.MsgAppend, to=2, from_=1, term=1, index=1, log_term=0)
     c.send([bad])
-    after = perform(SETTINGS, BOUNDS, c, ImplAction("Deliver", (message_key(bad),)))
-    assert after is not None and after.error is not None
-    assert "log term can't be 0" in after.error
-    assert enabled_actions(SETTINGS, BOUNDS, after) == []
-    target = build_impl_target()
-    no_error = next(p for p in target.properties() if p.name == "NoImplementationError")
+    key = message_key(bad)
+    m = abstract(TARGET.params, c).network[0][0]
+    after = perform(TARGET.settings, c, Action("Deliver", (m,)), key)
+    assert after.error is not None and "log term can't be 0" in after.error
+    assert list(TARGET.successors(after)) == []
+    no_error = next(p for p in TARGET.properties() if p.name == "NoImplementationError")
     assert no_error.check(c) and not no_error.check(after)
 
 
+def test_a_message_the_model_lacks_is_abstracted_as_unknown() -> None:
+    c = initial_cluster(TARGET.settings).derive()
+    c.send([Message(msg_type=MessageType.MsgTimeoutNow, to=2, from_=1, term=1)])
+    (m, count), = abstract(TARGET.params, c).network
+    assert m.type == MsgType.UNKNOWN and m.idx == int(MessageType.MsgTimeoutNow) and count == 1
+
+
 def test_abstraction_maps_messages_and_the_leader_progress() -> None:
-    c = initial_cluster(SETTINGS)
+    c = initial_cluster(TARGET.settings)
     for name, want in [("Timeout", {"node": 1}), ("Deliver", {"to": 2}), ("Deliver", {"to": 1})]:
-        _, c = _step(c, name, **want)
-    state = abstract(refinement_params(SETTINGS), c)
+        _, c = _step(TARGET, c, name, **want)
+    state = abstract(TARGET.params, c)
     leader = state.servers[0]
     assert leader.role == Role.LEADER and leader.term == 2
     assert leader.match[:3] == (2, 0, 0) and leader.next[:3] == (3, 2, 2)
+    assert leader.paused == 0b110  # each probed peer got one append and waits
     appends = [m for m, _ in state.network if m.src == 1 and m.entries]
     assert sorted(m.dst for m in appends) == [2, 3]
 
 
-def test_a_repeated_heartbeat_refines_the_model_by_duplicates() -> None:
-    # The model's Heartbeat refuses to resend heartbeats all still in flight; the
-    # implementation sends them again: the model's DuplicateMessage explains that.
+def test_a_repeated_heartbeat_puts_a_second_copy_in_flight() -> None:
     target = build_impl_target(max_term=2, max_msgs=10)
     c = target.initial_states()[0]
     for name, want in [("Timeout", {"node": 1}), ("Deliver", {"to": 2}), ("Deliver", {"to": 1})]:
-        _, c = _step(c, name, **want)
-    heartbeat = ImplAction("Heartbeat", (1,))
-    once = perform(target.settings, target.limits, c, heartbeat)
-    assert once is not None
-    twice = perform(target.settings, target.limits, once, heartbeat)
-    assert twice is not None
+        _, c = _step(target, c, name, **want)
+    _, once = _step(target, c, "Heartbeat", node=1)
+    _, twice = _step(target, once, "Heartbeat", node=1)
     assert twice.messages_in_flight() == once.messages_in_flight() + 2
-    assert target.refinement.holds(once, model_event(once, heartbeat), twice)
+
+
+def test_a_divergence_report_names_the_action_the_outcomes_and_the_differing_fields(
+    tmp_path: Path,
+) -> None:
+    target = build_impl_target(
+        mutant="reject_hint_too_high", max_client_requests=0, max_membership_changes=0
+    )
+    try:
+        outcome = explore(target, SearchOptions(strategy="bfs", max_depth=12, workers=1))
+    finally:
+        assert target.undo_mutant is not None
+        target.undo_mutant()
+    (violation,) = outcome.violations
+    assert violation.property_name == "RefinesModel"
+    explanation = explain_violation(target, violation)
+    assert explanation is not None
+    assert explanation["action"].startswith("Deliver(AppendEntries")
+    (allowed,) = explanation["model_outcomes"]
+    assert any("hint" in line for line in allowed["differences"]), allowed["differences"]
+    assert explanation["abstract_before"]["servers"] and explanation["abstract_after"]["servers"]

@@ -5,7 +5,7 @@ from dataclasses import replace
 import pytest
 
 from model import invariants as inv
-from model.actions import Action, apply_action, membership_targets, successors
+from model.actions import Action, enabled, membership_targets, outcomes, successors
 from model.params import Params
 from model.state import (
     Config,
@@ -29,27 +29,17 @@ def start(p: Params = P) -> State:
 
 
 def step(state: State, name: str, *args: object, p: Params = P) -> State:
-    after = apply_action(p, state, Action(name, args))
-    assert after is not None, f"{name}{args} is not enabled"
-    return after
+    """The (first) outcome of an enabled action."""
+    action = Action(name, args)
+    assert action in enabled(p, state), f"{name}{args} is not enabled"
+    return outcomes(p, state, action)[0]
 
 
 def deliver(state: State, mtype: int, src: int, dst: int, p: Params = P) -> State:
     """Delivers the (single) message of `mtype` from `src` to `dst`."""
     found = [m for m, _ in state.network if (m.type, m.src, m.dst) == (mtype, src, dst)]
     assert len(found) == 1, f"expected one {mtype} {src}->{dst} in {state.network}"
-    m = found[0]
-    names = {
-        MsgType.VOTE: "HandleRequestVoteRequest",
-        MsgType.VOTE_RESP: "HandleRequestVoteResponse",
-        MsgType.PRE_VOTE: "HandlePreVoteRequest",
-        MsgType.PRE_VOTE_RESP: "HandlePreVoteResponse",
-        MsgType.APPEND: "HandleAppendEntriesRequest",
-        MsgType.APPEND_RESP: "HandleAppendEntriesResponse",
-        MsgType.HEARTBEAT: "HandleHeartbeat",
-        MsgType.HEARTBEAT_RESP: "HandleHeartbeatResponse",
-    }
-    return step(state, names[m.type], m, p=p)
+    return step(state, "Deliver", found[0], p=p)
 
 
 def elect_1(p: Params = P) -> State:
@@ -60,18 +50,14 @@ def elect_1(p: Params = P) -> State:
 
 
 def replicate_to_2(s: State, p: Params = P) -> State:
-    """Server 2 gets the appends in flight to it, then everything it still lacks, and
-    its answers reach leader 1."""
-    for m in [m for m, _ in s.network if (m.type, m.src, m.dst) == (MsgType.APPEND, 1, 2)]:
-        s = step(s, "HandleAppendEntriesRequest", m, p=p)
-        s = deliver(s, MsgType.APPEND_RESP, 2, 1, p=p)
-    leader = s.servers[0]
-    count = len(leader.log) + 1 - leader.next[1]
-    if count:
-        s = step(s, "AppendEntries", 1, 2, count, p=p)
-        s = deliver(s, MsgType.APPEND, 1, 2, p=p)
-        s = deliver(s, MsgType.APPEND_RESP, 2, 1, p=p)
-    return s
+    """Server 2 gets the appends in flight to it and its answers reach leader 1, until
+    nothing more goes between them."""
+    for _ in range(20):
+        between = [m for m, _ in s.network if (m.src, m.dst) in ((1, 2), (2, 1))]
+        if not between:
+            return s
+        s = step(s, "Deliver", between[0], p=p)
+    raise AssertionError("replication between 1 and 2 does not settle")
 
 
 # --- raft-rs behaviours ---------------------------------------------------------------
@@ -139,24 +125,27 @@ def test_follower_behind_commit_is_answered_with_the_commit_index():
     # A stale copy of the first append reaches 2 after 2 learned commit 2.
     s = step(s, "ClientRequest", 1)
     s = replicate_to_2(s)
-    assert s.servers[0].commit == 3 and s.servers[1].commit == 2
-    leader = s.servers[0]
+    assert s.servers[0].commit == 3 and s.servers[1].commit >= 2
+    leader, follower = s.servers[0], s.servers[1]
     stale = Msg(MsgType.APPEND, 1, 2, 2, 1, 1, leader.log[1:2], 1)
     s = State(s.servers, ((stale, 1),), s.budget)
-    s = step(s, "HandleAppendEntriesRequest", stale)
+    s = step(s, "Deliver", stale)
     (answer,) = [m for m, _ in s.network]
-    assert (answer.type, answer.idx, answer.reject) == (MsgType.APPEND_RESP, 2, 0)
+    assert (answer.type, answer.idx, answer.reject) == (MsgType.APPEND_RESP, follower.commit, 0)
 
 
 def test_mismatch_is_rejected_with_hint_and_the_leader_probes_lower():
     s = elect_1()
     s = step(s, "ClientRequest", 1)
     leader = s.servers[0]
-    # Pretend 2's next index is 3 (prev 2), which 2 does not have.
+    # Pretend 2's next index is 3 (prev 2), which 2 does not have, and let a heartbeat
+    # response resume it: the leader sends from index 3.
     nxt = list(leader.next)
     nxt[1] = 3
-    s = State((leader._replace(next=tuple(nxt)), *s.servers[1:]), (), s.budget)
-    s = step(s, "AppendEntries", 1, 2, 1)
+    leader = leader._replace(next=tuple(nxt), paused=0)
+    ack = Msg(MsgType.HEARTBEAT_RESP, 2, 1, 2)
+    s = State((leader, *s.servers[1:]), ((ack, 1),), s.budget)
+    s = deliver(s, MsgType.HEARTBEAT_RESP, 2, 1)
     s = deliver(s, MsgType.APPEND, 1, 2)
     (answer,) = [m for m, _ in s.network]
     assert (answer.reject, answer.idx, answer.hint) == (1, 2, 1)
@@ -164,17 +153,17 @@ def test_mismatch_is_rejected_with_hint_and_the_leader_probes_lower():
     assert s.servers[0].next[1] == 2  # min(rejected 2, hint 1 + 1)
 
 
-def test_stale_messages_are_forgotten_by_the_network():
+def test_stale_messages_stay_in_flight_and_are_ignored_when_delivered():
     p = replace(P, max_msgs=8)
     s = step(start(p), "Timeout", 1, p=p)
-    s = step(s, "Timeout", 2, p=p)
     s = deliver(s, VOTE_REQ, 1, 3, p=p)  # 3 grants 1 at term 2
-    s = step(s, "Timeout", 3, p=p)  # 3 moves to term 3: the grant still counts at 1
-    assert any(m.type == MsgType.VOTE_RESP for m, _ in s.network)
-    s = deliver(s, VOTE_REQ, 3, 1, p=p)  # 1 moves to term 3: the term-2 grant never counts
-    assert not any(m.type == MsgType.VOTE_RESP and m.term == 2 for m, _ in s.network)
-    # 2's term-2 request to 1 would be ignored by 1 (term 3) too.
-    assert not any(m.type == VOTE_REQ and (m.src, m.dst) == (2, 1) for m, _ in s.network)
+    s = step(s, "Timeout", 3, p=p)  # 3 moves to term 3
+    s = deliver(s, VOTE_REQ, 3, 1, p=p)  # 1 moves to term 3
+    stale = [m for m, _ in s.network if m.type == MsgType.VOTE_RESP and m.term == 2]
+    assert len(stale) == 1  # the term-2 grant is still in flight ...
+    after = step(s, "Deliver", stale[0], p=p)
+    # ... and delivering it only takes it off the network.
+    assert after.servers == s.servers and stale[0] not in dict(after.network)
 
 
 def test_restart_keeps_hard_state_log_and_applied_configuration():
@@ -187,44 +176,50 @@ def test_restart_keeps_hard_state_log_and_applied_configuration():
     assert s.budget.crashes == 1
 
 
+def settle(s: State, p: Params = P) -> State:
+    """Delivers messages (the first in flight each time) until none is left, then lets
+    leader 1 heartbeat (which resumes the peers it paused), until a heartbeat round
+    changes nothing."""
+    for _ in range(10):
+        before = s.servers
+        s = step(s, "Heartbeat", 1, p=p)
+        for _ in range(200):
+            if not s.network:
+                break
+            s = step(s, "Deliver", s.network[0][0], p=p)
+        if s.servers == before:
+            return s
+    raise AssertionError("the cluster does not settle")
+
+
 def test_joint_consensus_enter_commit_with_both_majorities_and_leave():
-    s = replicate_to_2(elect_1())
-    target = (mask_of([1, 2, 3, 4]), 0)
-    s = step(s, "ProposeMembershipChange", 1, *target)
-    s = replicate_to_2(s)
-    assert s.servers[0].commit == 3  # the Begin entry, by the old majority {1, 2}
-    s = step(s, "ApplyEntries", 1)  # applies 2 (empty) and 3 (Begin), then stops
+    p = replace(P, max_msgs=20)
+    s = replicate_to_2(elect_1(p), p)
+    s = step(s, "ProposeMembershipChange", 1, mask_of([1, 2, 3, 4]), 0, p=p)
+    s = replicate_to_2(s, p)
     leader = s.servers[0]
+    # Begin is committed by the old majority {1, 2} and applied at once: joint, and a
+    # Finalize appended; the added server got fresh progress.
     assert leader.config == Config(mask_of([1, 2, 3]), 0, mask_of([1, 2, 3, 4]), 0, 3)
-    assert leader.log[-1] == Entry(2, Kind.FINALIZE)  # appended once Begin is applied
-    assert leader.next[3] == len(leader.log)  # the added server got fresh progress
-    s = replicate_to_2(s)
-    # {1, 2} is a majority of {1, 2, 3} but not of {1, 2, 3, 4}: no commit while joint.
-    assert s.servers[0].commit == 3
-    s = deliver(s, MsgType.APPEND, 1, 3)  # the election's append, still in flight
-    s = deliver(s, MsgType.APPEND_RESP, 3, 1)
-    s = step(s, "AppendEntries", 1, 3, 2)
-    s = deliver(s, MsgType.APPEND, 1, 3)
-    s = deliver(s, MsgType.APPEND_RESP, 3, 1)
-    assert s.servers[0].commit == 4
-    s = step(s, "ApplyEntries", 1)
+    assert Entry(2, Kind.FINALIZE) in leader.log
+    assert leader.next[3] == 4
+    # {1, 2} is a majority of {1, 2, 3} but not of {1, 2, 3, 4}: no Finalize commit yet.
+    assert leader.commit == 3
+    s = settle(s, p)
     assert s.servers[0].config == Config(mask_of([1, 2, 3, 4]), 0)
-    assert inv.joint_left(P, s)
+    assert inv.joint_left(p, s)
 
 
 def test_removed_leader_steps_down_when_it_applies_finalize():
-    s = replicate_to_2(elect_1())
-    s = step(s, "ProposeMembershipChange", 1, bit(2), 0)
-    s = replicate_to_2(s)
-    s = step(s, "ApplyEntries", 1)  # Begin: joint {1,2,3} & {2}; Finalize appended
-    s = replicate_to_2(s)
-    assert s.servers[0].commit == 4
-    s = step(s, "ApplyEntries", 1)
+    p = replace(P, max_msgs=20)
+    s = replicate_to_2(elect_1(p), p)
+    s = step(s, "ProposeMembershipChange", 1, bit(2), 0, p=p)
+    s = replicate_to_2(s, p)
     leader = s.servers[0]
     assert leader.role == Role.FOLLOWER and leader.term == 2
     assert leader.config == Config(bit(2), 0)
-    assert inv.removed_leader_steps_down(P, s)
-    assert not any(a.name == "Timeout" and a.args == (1,) for a, _ in successors(P, s))
+    assert inv.removed_leader_steps_down(p, s)
+    assert not any(a.name == "Timeout" and a.args == (1,) for a, _ in successors(p, s))
 
 
 def test_a_proposal_while_a_change_is_pending_becomes_an_empty_entry():
@@ -249,14 +244,17 @@ def test_membership_targets_follow_the_rules():
 
 
 def test_learner_receives_entries_but_does_not_count_for_commit():
-    p = replace(P, changes=("add_learner",))
+    p = replace(P, changes=("add_learner",), max_msgs=20)
     s = replicate_to_2(elect_1(p), p)
     s = step(s, "ProposeMembershipChange", 1, mask_of([1, 2, 3]), bit(4), p=p)
     s = replicate_to_2(s, p)
-    s = step(s, "ApplyEntries", 1, p=p)
-    assert s.servers[0].config.next_learners == bit(4)
-    # The learner is sent entries...
-    assert any(a.args[:2] == (1, 4) for a, _ in successors(p, s) if a.name == "AppendEntries")
+    leader = s.servers[0]
+    # The change is done without the learner: {1, 2} commits Begin and Finalize.
+    assert leader.config == Config(mask_of([1, 2, 3]), bit(4)) and leader.commit == 4
+    # The learner has progress and is sent entries...
+    assert leader.next[3] > 0
+    s = settle(s, p)
+    assert s.servers[3].commit == 4
     # ...but as a learner it never campaigns once it has applied the change.
     learner = s.servers[3]._replace(config=Config(mask_of([1, 2, 3]), bit(4)))
     s = State((*s.servers[:3], learner), s.network, s.budget)
@@ -266,66 +264,64 @@ def test_learner_receives_entries_but_does_not_count_for_commit():
 # --- guards -----------------------------------------------------------------------------
 
 
-def enabled(state: State, name: str, p: Params = P) -> list[tuple[object, ...]]:
+def enabled_args(state: State, name: str, p: Params = P) -> list[tuple[object, ...]]:
     return [a.args for a, _ in successors(p, state) if a.name == name]
 
 
 def test_timeout_guards():
-    assert enabled(start(), "Timeout") == [(1,), (2,), (3,)]  # not the spare
+    assert enabled_args(start(), "Timeout") == [(1,), (2,), (3,)]  # not the spare
     s = elect_1()
-    assert (1,) not in enabled(s, "Timeout")  # a leader does not time out
-    assert enabled(s, "Timeout", replace(P, max_term=2)) == []  # term bound
+    assert (1,) not in enabled_args(s, "Timeout")  # a leader does not time out
+    assert enabled_args(s, "Timeout", replace(P, max_term=2)) == []  # term bound
 
 
 def test_no_campaign_while_committed_conf_change_is_unapplied():
     s = replicate_to_2(elect_1())
-    s = step(s, "ProposeMembershipChange", 1, bit(2), 0)
-    s = replicate_to_2(s)
-    s = step(s, "Heartbeat", 1, p=replace(P, max_msgs=8))
-    s = deliver(s, MsgType.HEARTBEAT, 1, 2)
     follower = s.servers[1]
-    assert follower.commit == 3 and follower.applied == 2  # normal entries apply at once
-    assert (2,) not in enabled(s, "Timeout")
-    s = step(s, "ApplyEntries", 2)
-    assert (2,) in enabled(s, "Timeout", replace(P, max_msgs=8))
+    unapplied = follower._replace(
+        log=(*follower.log, Entry(2, Kind.BEGIN, bit(2), 0)), commit=3, applied=2
+    )
+    s = State((s.servers[0], unapplied, *s.servers[2:]), s.network, s.budget)
+    assert (2,) not in enabled_args(s, "Timeout", replace(P, max_msgs=8))
 
 
 def test_client_requests_only_at_a_leader_within_budget():
-    assert enabled(start(), "ClientRequest") == []
+    assert enabled_args(start(), "ClientRequest") == []
     s = elect_1()
-    assert enabled(s, "ClientRequest") == [(1,)]
+    assert enabled_args(s, "ClientRequest") == [(1,)]
     s = step(s, "ClientRequest", 1)
-    assert enabled(s, "ClientRequest") == []  # max_client_requests 1
+    assert enabled_args(s, "ClientRequest") == []  # max_client_requests 1
 
 
-def test_append_entries_guards_and_counts():
+def test_one_entry_per_append_and_probes_pause():
     s = step(elect_1(), "ClientRequest", 1)
-    # 2's next index is 2: one entry (the empty one, already in flight: left to
-    # DuplicateMessage) or both.
-    assert sorted(a for a in enabled(s, "AppendEntries") if a[1] == 2) == [(1, 2, 2)]
-    assert enabled(s, "AppendEntries", replace(P, partial_appends=False)) == [
-        (1, 2, 2),
-        (1, 3, 2),
-    ]
-    assert enabled(start(), "AppendEntries") == []
+    leader = s.servers[0]
+    # The election's appends are in flight, each carrying one entry; probed peers are
+    # paused, so the client entry is not sent yet.
+    appends = [m for m, _ in s.network if m.type == MsgType.APPEND]
+    assert sorted(m.dst for m in appends) == [2, 3] and all(len(m.entries) == 1 for m in appends)
+    assert leader.paused == mask_of([2, 3])
+    everything = replace(P, entries_per_append=0)
+    s = step(elect_1(everything), "ClientRequest", 1, p=everything)
+    assert all(len(m.entries) == 1 for m, _ in s.network if m.type == MsgType.APPEND)
 
 
 def test_message_bound_disables_a_step():
     s = elect_1()  # 3 messages in flight; a heartbeat adds 2
-    assert enabled(s, "Heartbeat", replace(P, max_msgs=5)) == [(1,)]
-    assert enabled(s, "Heartbeat", replace(P, max_msgs=4)) == []
+    assert enabled_args(s, "Heartbeat", replace(P, max_msgs=5)) == [(1,)]
+    assert enabled_args(s, "Heartbeat", replace(P, max_msgs=4)) == []
 
 
 def test_restart_drop_duplicate_budgets():
     p = replace(P, max_crashes=1, max_drops=1, max_duplicates=1)
     s = step(start(p), "Timeout", 1, p=p)
-    assert enabled(s, "Restart", p) == [(1,)]  # the others have nothing volatile to lose
+    assert enabled_args(s, "Restart", p) == [(1,), (2,), (3,), (4,)]
     m = next(iter(s.network))[0]
-    assert enabled(s, "DropMessage", p) and enabled(s, "DuplicateMessage", p)
-    s = step(s, "DropMessage", m, p=p)
-    assert enabled(s, "DropMessage", p) == []
+    assert enabled_args(s, "Drop", p) and enabled_args(s, "Duplicate", p)
+    s = step(s, "Drop", m, p=p)
+    assert enabled_args(s, "Drop", p) == []
     # The defaults allow no crash, drop or duplicate.
-    assert enabled(s, "Restart") == enabled(s, "DuplicateMessage") == []
+    assert enabled_args(s, "Restart") == enabled_args(s, "Duplicate") == []
 
 
 # --- invariants can fail ----------------------------------------------------------------
