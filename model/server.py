@@ -274,10 +274,8 @@ def finalize_membership_change(p: Params, s: Server) -> Server:
         return s
     new = Config(c.next_voters, c.next_learners)
     if not s.leader or not (bit(s.leader) & new.members()):
-        if s.role == Role.LEADER:
-            s = become_follower(s, s.log[-1].term, 0)
-        else:
-            s = s._replace(leader=0)
+        leading = s.role == Role.LEADER
+        s = become_follower(s, s.log[-1].term, 0) if leading else s._replace(leader=0)
     if s.role == Role.LEADER:
         # Progress of servers that left is dropped; every member of the target keeps
         # its progress (raft-rs also drops a promoted learner's: QUIRKS.md).
@@ -480,7 +478,9 @@ def handle_heartbeat_response(p: Params, s: Server, m: Msg) -> Outcome:
     return s, []
 
 
-def _progress(s: Server, k: int, matched: int, nxt: int, replicate: int, paused: int) -> Server:
+def _progress(  # noqa: PLR0917 (one peer's whole progress)
+    s: Server, k: int, matched: int, nxt: int, replicate: int, paused: int
+) -> Server:
     return s._replace(
         match=(*s.match[:k], matched, *s.match[k + 1 :]),
         next=(*s.next[:k], nxt, *s.next[k + 1 :]),

@@ -261,7 +261,7 @@ def test_model_target_runs_from_the_command_line(tmp_path: Path):
     )
     assert result.returncode == 0, result.stderr
     assert result.stdout.startswith("explore: target model, 3 nodes; bfs, 2 workers, symmetry on")
-    assert "  bounds: depth 4, spares 1, max_term 3" in result.stdout
+    assert "  bounds: depth 4, changes add_voter+shrink_to_one" in result.stdout
     document = json.loads(summary.read_text())
     assert document["goals"]["LeaderElected"] == 3
     assert set(document["invariants"].values()) == {"holds"}

@@ -115,7 +115,7 @@ def test_a_node_that_panics_leaves_an_error_state() -> None:
 def test_a_message_the_model_lacks_is_abstracted_as_unknown() -> None:
     c = initial_cluster(TARGET.settings).derive()
     c.send([Message(msg_type=MessageType.MsgTimeoutNow, to=2, from_=1, term=1)])
-    (m, count), = abstract(TARGET.params, c).network
+    ((m, count),) = abstract(TARGET.params, c).network
     assert m.type == MsgType.UNKNOWN and m.idx == int(MessageType.MsgTimeoutNow) and count == 1
 
 

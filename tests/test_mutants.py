@@ -41,9 +41,9 @@ FOUND_BY: dict[str, tuple[dict[str, Any], int, str, int]] = {
     "removed_leader_keeps_leading": (MEMBERSHIP, 11, "RefinesModel", 10),
     "commit_earlier_term_by_counting": (
         {**TWO_ELECTIONS, "max_msgs": 4},
-        11,
+        14,
         "NoImplementationError",  # raft_ref's commit-rule contract on Raft.maybe_commit
-        11,
+        14,
     ),
 }
 

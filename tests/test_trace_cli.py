@@ -132,7 +132,7 @@ def test_replay_of_an_unknown_target_is_a_one_line_error(capsys, trace_file):
 def padded_trace():
     """small_majority with two steps that do not matter for the violation."""
     target = ModelTarget(variant="small_majority")
-    path = walk(target, ["Timeout(3)", "ClientRequest(3)", "AppendEntries(3, 1", "Timeout(1)"])
+    path = walk(target, ["Timeout(3)", "ClientRequest(3)", "Heartbeat(3)", "Timeout(1)"])
     meta = TraceMeta(
         target="model",
         variant="small_majority",

@@ -50,10 +50,10 @@ def network_trace():
         target,
         [
             "Timeout(1)",
-            "DuplicateMessage(RequestVote 1->2",
-            "HandleRequestVoteRequest(RequestVote 1->2",
-            "HandleRequestVoteRequest(RequestVote 1->2",
-            "DropMessage(RequestVote 1->3",
+            "Duplicate(RequestVote 1->2",
+            "Deliver(RequestVote 1->2",
+            "Deliver(RequestVote 1->2",
+            "Drop(RequestVote 1->3",
         ],
     )
     meta = TraceMeta(target="model", nodes=3, bounds=dict(target.bounds))
@@ -154,7 +154,7 @@ def test_chart_has_a_lane_per_server_and_draws_each_message_fate():
         assert f"head_{server}" in source
     assert source.count("dropped: RequestVote 1->3") == 1
     assert source.count("copy: RequestVote 1->2") == 1
-    assert "2: DuplicateMessage(RequestVote 1->2" in source
+    assert "2: Duplicate(RequestVote 1->2" in source
     assert source.count("in flight") >= 2
 
 

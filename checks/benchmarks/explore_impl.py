@@ -24,12 +24,14 @@ import time
 from pathlib import Path
 
 from checks.benchmarks import Report
-from checks.cluster.actions import enabled_actions, perform
+from checks.cluster.actions import perform
 from checks.cluster.app import handle_ready
 from checks.cluster.cluster import Cluster
 from checks.engine.outcome import SearchOptions
 from checks.engine.search import explore
+from checks.refinement import abstract, concrete_key
 from checks.targets.impl_target import ImplTarget, build_impl_target
+from model.actions import enabled
 
 SAMPLE_DEPTH = 8  # states whose deliveries are timed
 CONTRACTS_DEPTH = 10
@@ -47,15 +49,15 @@ def _sample_states(target: ImplTarget, depth: int) -> list[Cluster]:
 
 def _time_deliveries(target: ImplTarget, states: list[Cluster]) -> tuple[float, float, int]:
     """Seconds for raw steps and for copy + step + fingerprint, over the same deliveries."""
-    settings, bounds = target.settings, target.limits
+    settings, p = target.settings, target.params
     raw = full = 0.0
     count = 0
     for c in states:
-        for action in enabled_actions(settings, bounds, c):
+        for action in enabled(p, abstract(p, c)):
             if action.name != "Deliver":
                 continue
-            key = action.args[0]
-            m, _ = c.net[key]  # type: ignore[index]
+            key = concrete_key(p, c, action.args[0])
+            m, _ = c.net[key]
             node = c.node(m.to).clone()
             started = time.perf_counter()
             try:
@@ -65,9 +67,7 @@ def _time_deliveries(target: ImplTarget, states: list[Cluster]) -> tuple[float, 
                 pass
             raw += time.perf_counter() - started
             started = time.perf_counter()
-            after = perform(settings, bounds, c, action)
-            if after is not None:
-                after.fingerprint()
+            perform(settings, c, action, key).fingerprint()
             full += time.perf_counter() - started
             count += 1
     return raw, full, count

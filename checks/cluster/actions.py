@@ -15,6 +15,7 @@ as a violation.
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import Callable
 
 from checks.cluster.app import handle_ready
@@ -103,10 +104,9 @@ def _client_request(
     settings: ClusterSettings, c: Cluster, node: Node, args: tuple[object, ...]
 ) -> Node:
     c.used = c.used._replace(client_requests=c.used.client_requests + 1)
-    try:
+    # Whether dropping the proposal was allowed is the refinement check's to judge.
+    with contextlib.suppress(ProposalDropped):
         node.propose(b"", b"client %d" % c.used.client_requests)
-    except ProposalDropped:
-        pass  # the refinement check judges whether dropping it was allowed
     return node
 
 
@@ -122,10 +122,8 @@ def _propose_membership_change(
         target = ConfState(ids(voters), ids(learners))
     else:
         target = node.raft.prs().configuration.to_conf_state()
-    try:
+    with contextlib.suppress(ProposalDropped):
         node.raft.propose_membership_change(target)
-    except ProposalDropped:
-        pass
     return node
 
 

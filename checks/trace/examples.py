@@ -38,7 +38,7 @@ class Example:
 SEARCH = ("--workers", "1")
 WALK_ARGV = (
     *("--target", "model", "--variant", "vote_without_log_check"),
-    *("--strategy", "random", "--seed", "1", "--depth", "40", "--walks", "2000", *SEARCH),
+    *("--strategy", "random", "--seed", "3", "--depth", "40", "--walks", "2000", *SEARCH),
 )
 EXAMPLES = (
     # Two leaders in one term, when one vote is taken for a majority: two steps.

@@ -21,7 +21,7 @@ from checks.trace.itf import ItfMap, ItfSet, Value, canonical_text, display
 # The server fields a message-sequence chart annotates where they change.
 ANNOTATED = ("term", "role", "commit")
 CONFIG_FIELDS = ("voters", "learners", "next_voters", "next_learners")
-NETWORK_KINDS = {"DropMessage": "dropped", "DuplicateMessage": "duplicated"}
+NETWORK_KINDS = {"Drop": "dropped", "Duplicate": "duplicated"}
 
 
 @dataclass
@@ -34,7 +34,7 @@ class MessageLife:
     sent_step: int
     fate: str = "in flight"  # delivered | dropped | discarded | in flight
     end_step: int | None = None
-    duplicate: bool = False  # a copy the network made (DuplicateMessage)
+    duplicate: bool = False  # a copy the network made (Duplicate)
 
 
 @dataclass
