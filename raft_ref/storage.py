@@ -154,15 +154,24 @@ class Storage(Protocol):
 class MemStorageCore:
     """The state behind a `MemStorage`: `entries[i]` is the entry at index `first_index() + i`."""
 
-    __slots__ = ("entries", "raft_state", "snap_unavailable_once", "snapshot_metadata")
+    __slots__ = (
+        "entries",
+        "raft_state",
+        "snap_unavailable_once",
+        "snapshot_metadata",
+        "snapshot_term_of_entry",
+    )
 
-    def __init__(self) -> None:
+    def __init__(self, snapshot_term_of_entry: bool = False) -> None:
         self.raft_state = RaftState()
         self.entries: list[Entry] = []
         # Metadata of the last snapshot applied; the log continues after its index.
         self.snapshot_metadata = SnapshotMetadata()
         # Set by `trigger_snap_unavailable`: the next snapshot request fails once.
         self.snap_unavailable_once = False
+        # Off: snapshots carry the hard state's term (raft-rs 0.6.0-alpha, #408). On:
+        # the term of the entry at the snapshot's index (upstream's fix, #409).
+        self.snapshot_term_of_entry = snapshot_term_of_entry
 
     def clone(self) -> MemStorageCore:
         return self._copy()
@@ -174,6 +183,7 @@ class MemStorageCore:
         core.entries = self.entries[:]
         core.snapshot_metadata = self.snapshot_metadata
         core.snap_unavailable_once = self.snap_unavailable_once
+        core.snapshot_term_of_entry = self.snapshot_term_of_entry
         return core
 
     # --- hard state and membership --------------------------------------------------
@@ -236,6 +246,14 @@ class MemStorageCore:
         ents = self.entries
         return ents[-1].index if ents else self.snapshot_metadata.index
 
+    def term_of_entry(self, index: int) -> int:
+        """The term of the entry at `index`: the last snapshot's or a stored entry's."""
+        if index == self.snapshot_metadata.index:
+            return self.snapshot_metadata.term
+        if not self.has_entry_at(index):
+            raise RaftPanic(f"no entry at {index} (first {self.first_index()})")
+        return self.entries[index - self.entries[0].index].term
+
     # --- snapshots, compaction, appends ---------------------------------------------
 
     @ensure(
@@ -262,13 +280,15 @@ class MemStorageCore:
         """A snapshot at the commit index of the hard state.
 
         Its term is the hard state's term, not the term of the entry at the commit index
-        (raft-rs issue #408; kept for behaviour parity). It carries no data.
+        (raft-rs issue #408; kept for behaviour parity, QUIRKS.md 4), unless
+        `snapshot_term_of_entry` is set (upstream's fix, #409). It carries no data.
         """
         rs = self.raft_state
+        index = rs.hard_state.commit
         meta = SnapshotMetadata(
             conf_state=_copy_conf_state(rs.conf_state),
-            index=rs.hard_state.commit,
-            term=rs.hard_state.term,
+            index=index,
+            term=self.term_of_entry(index) if self.snapshot_term_of_entry else rs.hard_state.term,
         )
         if rs.pending_conf_state is not None:
             if rs.pending_conf_state_start_index is None:
@@ -335,19 +355,23 @@ class MemStorage:
 
     __slots__ = ("core",)
 
-    def __init__(self) -> None:
-        self.core = MemStorageCore()
+    def __init__(self, snapshot_term_of_entry: bool = False) -> None:
+        """`snapshot_term_of_entry` labels snapshots with the term of their last entry
+        (upstream's fix of #408) instead of the hard state's term (this version)."""
+        self.core = MemStorageCore(snapshot_term_of_entry)
 
     @classmethod
-    def new(cls) -> MemStorage:
-        return cls()
+    def new(cls, snapshot_term_of_entry: bool = False) -> MemStorage:
+        return cls(snapshot_term_of_entry)
 
     @classmethod
     def new_with_conf_state(
-        cls, conf_state: ConfState | tuple[Iterable[int], Iterable[int]]
+        cls,
+        conf_state: ConfState | tuple[Iterable[int], Iterable[int]],
+        snapshot_term_of_entry: bool = False,
     ) -> MemStorage:
         """A storage initialized with `conf_state` (a ConfState or (voters, learners))."""
-        store = cls()
+        store = cls(snapshot_term_of_entry)
         store.initialize_with_conf_state(conf_state)
         return store
 

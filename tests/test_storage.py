@@ -224,6 +224,18 @@ def test_snapshot_term_comes_from_hard_state() -> None:
     assert (snap.metadata.index, snap.metadata.term) == (3, 9)
 
 
+def test_snapshot_term_of_entry_labels_snapshots_as_upstreams_fix() -> None:
+    # The option follows tikv/raft-rs#409: the term of the entry at the snapshot's index.
+    storage = MemStorage(snapshot_term_of_entry=True)
+    storage.wl().apply_snapshot(Snapshot(metadata=SnapshotMetadata(index=2, term=2)))
+    storage.wl().append([new_entry(3, 3), new_entry(4, 4)])
+    storage.wl().set_hardstate(HardState(term=9, vote=0, commit=3))
+    assert (storage.snapshot(0).metadata.index, storage.snapshot(0).metadata.term) == (3, 3)
+    storage.wl().set_hardstate(HardState(term=9, vote=0, commit=2))
+    assert storage.snapshot(0).metadata.term == 2  # the last snapshot's own label
+    assert storage.clone().snapshot(0).metadata.term == 2  # a copy keeps the option
+
+
 def test_snap_unavailable_is_one_shot() -> None:
     storage = storage_with([new_entry(3, 3)])
     storage.wl().trigger_snap_unavailable()
