@@ -8,6 +8,7 @@ import sys
 from collections.abc import Iterator, Sequence
 from pathlib import Path
 
+from checks.conformance.itf_trace import RunSpec
 from checks.conformance.random_scenarios import random_scenario
 from checks.conformance.runner import (
     AdapterUnavailable,
@@ -62,6 +63,12 @@ def _parser() -> argparse.ArgumentParser:
         help="where traces of failing scenarios go",
     )
     p.add_argument("--quiet", action="store_true", help="print only failures and the summary")
+    p.add_argument(
+        "--snapshot-term-of-entry",
+        action="store_true",
+        help="raft_ref only: label snapshots with their last entry's term (upstream's fix "
+        "of raft-rs #408) instead of the hard state's term",
+    )
     return p  # fmt: skip
 
 
@@ -91,7 +98,8 @@ def _scenarios(args: argparse.Namespace) -> Iterator[Scenario]:
 def _print_result(result: ScenarioResult, quiet: bool) -> None:
     if result.status == "pass":
         if not quiet:
-            print(f"pass      {result.name}")
+            known = " (known violation reproduced)" if result.known_violation else ""
+            print(f"pass      {result.name}{known}")
         return
     print(f"{result.status:<9} {result.name}: {result.detail}")
     if result.diff:
@@ -107,6 +115,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             raise UsageError("give --impl or --adapter")
         if args.random < 0 or args.steps < 1 or args.timeout <= 0:
             raise UsageError("--random must be >= 0, --steps >= 1, --timeout > 0")
+        if args.snapshot_term_of_entry and args.impl not in ("raft_ref", "raft_ref-subprocess"):
+            raise UsageError("--snapshot-term-of-entry applies to --impl raft_ref only")
         mode = args.mode or DEFAULT_MODES.get(args.impl, "strict")
         scenarios = list(_scenarios(args))
         if not scenarios:
@@ -115,7 +125,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(f"error: {exc}", file=sys.stderr)
         return 2
     try:
-        session = implementation_session(args.impl, args.adapter, args.timeout)
+        session = implementation_session(
+            args.impl, args.adapter, args.timeout, args.snapshot_term_of_entry
+        )
     except AdapterUnavailable as exc:
         print(exc)
         return 0
@@ -125,6 +137,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         mode,
         Path(args.traces),
         lambda result: _print_result(result, args.quiet),
+        spec=RunSpec(args.impl, args.adapter, mode, args.snapshot_term_of_entry),
     )
     counts = summary.counts()
     print(

@@ -29,6 +29,7 @@ __all__ = [
     "ExpectationFailed",
     "Exchange",
     "PropertyViolation",
+    "RecordedStep",
     "ScenarioDriver",
     "StateObserver",
 ]
@@ -51,6 +52,17 @@ class Exchange:
     answers: list[Answer]
 
 
+@dataclass(frozen=True)
+class RecordedStep:
+    """What a recording driver saw after one scenario step (or where it failed): every
+    live node's `state` answer of the implementation under test, and the messages in
+    flight as (from, to, base64 eraftpb.Message)."""
+
+    step: Step
+    states: dict[int, dict[str, Any]]
+    in_flight: tuple[tuple[int, int, str], ...]
+
+
 class Divergence(Exception):
     """Two sessions answered one request differently."""
 
@@ -66,7 +78,12 @@ class ExpectationFailed(Exception):
 
 
 class PropertyViolation(Exception):
-    """Protocol mode: an observed state breaks a Raft safety property."""
+    """Protocol mode: an observed state breaks the Raft safety property `name`
+    (one of `properties.SAFETY_PROPERTIES`)."""
+
+    def __init__(self, name: str, message: str) -> None:
+        super().__init__(message)
+        self.name = name
 
 
 def comparable(answer: Answer, sort_ids: bool = False) -> Answer:
@@ -130,11 +147,15 @@ class ScenarioDriver:
         sessions: Sequence[Session],
         observer: StateObserver | None = None,
         check_expectations: bool = True,
+        record: bool = False,
     ) -> None:
         self.sessions = list(sessions)
         self.observer = observer
         # `expect` steps state raft-rs's exact outcomes; protocol mode skips them.
         self.check_expectations = check_expectations
+        # With `record`, `recorded` gets the states after every step (for traces).
+        self.record = record
+        self.recorded: list[RecordedStep] = []
         self.transcript: list[Exchange] = []
         self.config: dict[str, Any] = {}
         self.timeouts: dict[int, int] = {}
@@ -179,15 +200,35 @@ class ScenarioDriver:
             if step.verb.startswith("expect") and not self.check_expectations:
                 continue
             handler = getattr(self, "_do_" + step.verb.replace("-", "_"))
+            states: dict[int, dict[str, Any]] | None = None
             try:
                 handler(step)
                 if self.observer is not None:
-                    self.observer(step, self.states())
+                    states = self.states()
             except (KeyError, TypeError) as exc:
                 # An answer lacking a field the protocol promises.
                 raise AdapterFailure("malformed", f"answer lacks {exc}") from None
+            finally:
+                if self.record:
+                    self._record(step, states)
+            if self.observer is not None and states is not None:
+                self.observer(step, states)
         self._step = Step("final-state")
         self.states()
+
+    def _record(self, step: Step, states: dict[int, dict[str, Any]] | None) -> None:
+        """Keeps what the implementation under test shows after `step`; asks it directly
+        (outside the transcript and the comparison) when the step did not observe."""
+        if states is None:
+            states = {}
+            for node in self.live_nodes():
+                try:
+                    answer = self.sessions[-1].request({"cmd": "state", "node": node})
+                except AdapterFailure:
+                    break
+                if answer.get("ok") is True and isinstance(answer.get("state"), dict):
+                    states[node] = answer["state"]
+        self.recorded.append(RecordedStep(step, states, tuple(self.network.pending)))
 
     def states(self) -> dict[int, dict[str, Any]]:
         states: dict[int, dict[str, Any]] = {}

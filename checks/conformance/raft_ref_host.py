@@ -39,7 +39,10 @@ from raft_ref.raw_node import RawNode, Ready, SnapshotStatus
 from raft_ref.read_only import ReadOnlyOption
 from raft_ref.storage import MemStorage
 
-__all__ = ["RaftRefHost", "error_kind"]
+__all__ = ["SNAPSHOT_TERM_OF_ENTRY_FLAG", "RaftRefHost", "error_kind"]
+
+# The command-line flag (runner and subprocess adapter) of `snapshot_term_of_entry`.
+SNAPSHOT_TERM_OF_ENTRY_FLAG = "--snapshot-term-of-entry"
 
 Answer = dict[str, Any]
 Node = RawNode[MemStorage]
@@ -123,11 +126,16 @@ def ready_to_json(rd: Ready) -> Answer:
 
 
 class RaftRefHost:
-    """The nodes of one cluster, each a raft_ref RawNode over its own MemStorage."""
+    """The nodes of one cluster, each a raft_ref RawNode over its own MemStorage.
 
-    name = "raft_ref"
+    With `snapshot_term_of_entry`, every MemStorage labels its snapshots with the term of
+    their last entry (upstream's fix of #408, not this version's behaviour); the host
+    then names itself differently, so no comparison mistakes it for raft_ref itself.
+    """
 
-    def __init__(self) -> None:
+    def __init__(self, snapshot_term_of_entry: bool = False) -> None:
+        self.snapshot_term_of_entry = snapshot_term_of_entry
+        self.name = "raft_ref+snapshot-term-of-entry" if snapshot_term_of_entry else "raft_ref"
         self.nodes: dict[int, Node] = {}
         self.dead: set[int] = set()
         self._commands: dict[str, Callable[[dict[str, Any]], Answer]] = {
@@ -148,6 +156,10 @@ class RaftRefHost:
             "read_index": self._read_index,
             "state": self._state,
         }
+
+    def fresh(self) -> RaftRefHost:
+        """A host with the same options and no nodes."""
+        return RaftRefHost(self.snapshot_term_of_entry)
 
     def handle(self, request: dict[str, Any]) -> Answer:
         """The answer to one request; never raises."""
@@ -196,10 +208,11 @@ class RaftRefHost:
             config.validate()
         except ConfigInvalid as exc:
             return {"ok": False, "error": "ConfigInvalid", "detail": str(exc)}
+        fixed = self.snapshot_term_of_entry
         if voters or learners:
-            store = MemStorage.new_with_conf_state(_sorted_conf_state(voters, learners))
+            store = MemStorage.new_with_conf_state(_sorted_conf_state(voters, learners), fixed)
         else:
-            store = MemStorage.new()
+            store = MemStorage.new(fixed)
         node: Node = RawNode(config, store)
         if config.min_election_tick:
             node.raft.set_randomized_election_timeout(config.min_election_tick)

@@ -11,8 +11,8 @@ from __future__ import annotations
 import shlex
 import shutil
 import sys
-from collections.abc import Callable, Iterable
-from dataclasses import dataclass, field
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -23,9 +23,18 @@ from checks.conformance.driver import (
     ScenarioDriver,
     StateObserver,
 )
+from checks.conformance.itf_trace import (
+    ADAPTER_PROTOCOL,
+    EXPECTATION,
+    STRICT_AGREEMENT,
+    RunSpec,
+    conformance_trace,
+    trace_stem,
+)
+from checks.conformance.raft_ref_host import SNAPSHOT_TERM_OF_ENTRY_FLAG, RaftRefHost
 from checks.conformance.render import describe_answer, side_by_side
 from checks.conformance.safety import SafetyChecker
-from checks.conformance.scenario import Scenario
+from checks.conformance.scenario import ExpectedViolation, Scenario
 from checks.conformance.sessions import (
     AdapterFailure,
     InProcessSession,
@@ -33,6 +42,7 @@ from checks.conformance.sessions import (
     SubprocessSession,
 )
 from checks.conformance.trace_writer import write_trace
+from checks.trace.write import write_trace_files
 
 __all__ = [
     "ADAPTERS_DIR",
@@ -40,6 +50,8 @@ __all__ = [
     "RunSummary",
     "ScenarioResult",
     "implementation_session",
+    "judge",
+    "play",
     "run_scenarios",
 ]
 
@@ -61,6 +73,10 @@ class ScenarioResult:
     detail: str = ""
     diff: str = ""
     trace: str = ""
+    # What failed: a safety property's name, or one of itf_trace.FAILURES.
+    failure: str = ""
+    # Passed by breaking the property its `expect-violation` header names.
+    known_violation: bool = False
 
 
 @dataclass
@@ -85,20 +101,33 @@ class RunSummary:
             "mode": self.mode,
             "counts": self.counts(),
             "scenarios": [
-                {"name": r.name, "status": r.status, "detail": r.detail, "trace": r.trace}
+                {
+                    "name": r.name,
+                    "status": r.status,
+                    "detail": r.detail,
+                    "trace": r.trace,
+                    "failure": r.failure,
+                    "known_violation": r.known_violation,
+                }
                 for r in self.results
             ],
         }
 
 
-def implementation_session(impl: str | None, adapter: str | None, timeout: float) -> Session:
-    """The session for `--impl` or `--adapter`; AdapterUnavailable if it cannot run."""
+def implementation_session(
+    impl: str | None, adapter: str | None, timeout: float, snapshot_term_of_entry: bool = False
+) -> Session:
+    """The session for `--impl` or `--adapter`; AdapterUnavailable if it cannot run.
+    `snapshot_term_of_entry` switches raft_ref's MemStorage to upstream's fix of #408
+    (raft_ref only)."""
     if adapter is not None:
         return SubprocessSession(shlex.split(adapter), timeout)
     if impl == "raft_ref":
-        return InProcessSession()
+        return InProcessSession(RaftRefHost(snapshot_term_of_entry=snapshot_term_of_entry))
     if impl == "raft_ref-subprocess":
         command = [sys.executable, "-m", "checks.conformance.adapters.raft_ref_adapter"]
+        if snapshot_term_of_entry:
+            command.append(SNAPSHOT_TERM_OF_ENTRY_FLAG)
         return SubprocessSession(command, timeout, cwd=str(Path(__file__).parents[2]))
     if impl == "raft-rs":
         return _built_adapter(RAFT_RS_BINARY, "cargo", "raft-rs", timeout)
@@ -125,7 +154,47 @@ def _divergence_result(name: str, exc: Divergence) -> ScenarioResult:
     request = {k: v for k, v in exc.exchange.request.items() if k != "message"}
     diff = side_by_side(describe_answer(left), describe_answer(right), (exc.names[0], exc.names[1]))
     detail = f"{exc}: request {request}"
-    return ScenarioResult(name, "diverged", detail, diff)
+    return ScenarioResult(name, "diverged", detail, diff, failure=STRICT_AGREEMENT)
+
+
+def play(
+    scenario: Scenario,
+    sessions: Sequence[Session],
+    mode: str,
+    check_safety: bool,
+    record: bool = False,
+) -> tuple[ScenarioResult, ScenarioDriver]:
+    """Runs `scenario` once on started sessions (the implementation under test last);
+    AdapterFailure ends it with status `error`."""
+    observer: StateObserver | None = SafetyChecker() if check_safety else None
+    driver = ScenarioDriver(sessions, observer, check_expectations=mode == "strict", record=record)
+    try:
+        driver.run(scenario)
+        result = ScenarioResult(scenario.name, "pass")
+    except Divergence as exc:
+        result = _divergence_result(scenario.name, exc)
+    except PropertyViolation as exc:
+        result = ScenarioResult(scenario.name, "failed", str(exc), failure=exc.name)
+    except ExpectationFailed as exc:
+        result = ScenarioResult(scenario.name, "failed", str(exc), failure=EXPECTATION)
+    except AdapterFailure as exc:
+        result = ScenarioResult(scenario.name, "error", str(exc), failure=ADAPTER_PROTOCOL)
+    return result, driver
+
+
+def judge(result: ScenarioResult, expected: ExpectedViolation | None) -> ScenarioResult:
+    """The result against the scenario's `expect-violation` header, when it applies:
+    breaking exactly that property is a pass (a known violation reproduced); passing,
+    or failing otherwise, is a failure."""
+    if expected is None or result.status == "error":
+        return result
+    if result.status == "failed" and result.failure == expected.property:
+        detail = f"known violation reproduced: {result.detail}"
+        return replace(result, status="pass", detail=detail, known_violation=True)
+    if result.status == "pass":
+        detail = f"expected a {expected.property} violation, but every property held"
+        return replace(result, status="failed", detail=detail)
+    return replace(result, detail=f"expected a {expected.property} violation: {result.detail}")
 
 
 def run_scenarios(
@@ -134,10 +203,14 @@ def run_scenarios(
     mode: str,
     trace_dir: Path | None = None,
     on_result: Callable[[ScenarioResult], None] | None = None,
+    *,
+    spec: RunSpec | None = None,
 ) -> RunSummary:
-    """Plays every scenario; adapter failures end that scenario only."""
+    """Plays every scenario; adapter failures end that scenario only. `spec` says what
+    ran them, for the traces' replay information."""
     summary = RunSummary(session.name, mode)
     reference: Session | None = InProcessSession() if mode == "strict" else None
+    spec = spec if spec is not None else _spec_of(session, mode)
     started = False
     for scenario in scenarios:
         if not started:
@@ -154,33 +227,67 @@ def run_scenarios(
                     on_result(result)
                 continue
         sessions = [reference, session] if reference is not None else [session]
-        observer: StateObserver | None = SafetyChecker() if mode == "protocol" else None
-        driver = ScenarioDriver(sessions, observer, check_expectations=mode == "strict")
-        try:
-            driver.run(scenario)
-            result = ScenarioResult(scenario.name, "pass")
-        except Divergence as exc:
-            result = _divergence_result(scenario.name, exc)
-        except (ExpectationFailed, PropertyViolation) as exc:
-            result = ScenarioResult(scenario.name, "failed", str(exc))
-        except AdapterFailure as exc:
-            result = ScenarioResult(scenario.name, "error", str(exc))
+        expected = scenario.expected_violation
+        if expected is not None and not expected.applies_to(session.name):
+            expected = None
+        check_safety = mode == "protocol" or expected is not None
+        # Protocol mode observes every step anyway: recording costs nothing there.
+        raw, driver = play(scenario, sessions, mode, check_safety, record=mode == "protocol")
+        if raw.status == "error":
             started = False
             session.close()
+        result = judge(raw, expected)
         if result.status != "pass" and trace_dir is not None:
-            outcome = {"status": result.status, "detail": result.detail}
-            names = [s.name for s in sessions]
-            path = write_trace(
-                trace_dir,
-                scenario_name=scenario.name,
-                scenario_text=scenario.text(),
-                implementations=names,
-                outcome=outcome,
-                transcript=driver.transcript,
+            result.trace = str(
+                _write_traces(
+                    trace_dir,
+                    scenario,
+                    (sessions, driver, result),
+                    spec=spec,
+                    check_safety=check_safety,
+                )
             )
-            result.trace = str(path)
         summary.results.append(result)
         if on_result is not None:
             on_result(result)
     session.close()
     return summary
+
+
+def _spec_of(session: Session, mode: str) -> RunSpec:
+    if isinstance(session, SubprocessSession):
+        return RunSpec(None, shlex.join(session.command), mode)
+    return RunSpec("raft_ref", None, mode)
+
+
+def _write_traces(
+    directory: Path,
+    scenario: Scenario,
+    played: tuple[list[Session], ScenarioDriver, ScenarioResult],
+    *,
+    spec: RunSpec,
+    check_safety: bool,
+) -> Path:
+    """The transcript (JSON) and the ITF trace with its pictures; returns the ITF path
+    (the transcript's when no states could be recorded)."""
+    sessions, driver, result = played
+    outcome = {"status": result.status, "detail": result.detail}
+    transcript = write_trace(
+        directory,
+        scenario_name=scenario.name,
+        scenario_text=scenario.text(),
+        implementations=[s.name for s in sessions],
+        outcome=outcome,
+        transcript=driver.transcript,
+    )
+    recorded = driver.recorded
+    if not driver.record and result.status != "error":
+        # Strict mode does not record as it goes; the run is deterministic, so again.
+        again, rerun = play(scenario, sessions, spec.mode, check_safety, record=True)
+        if again.failure == result.failure:
+            recorded = rerun.recorded
+    if not recorded:
+        return transcript
+    failure = result.failure or None
+    trace = conformance_trace(scenario, recorded, sessions[-1].name, spec, failure)
+    return write_trace_files(trace, directory, trace_stem(scenario.name)).itf

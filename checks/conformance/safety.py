@@ -23,6 +23,14 @@ from __future__ import annotations
 from typing import Any
 
 from checks.conformance.driver import PropertyViolation
+from checks.conformance.properties import (
+    COMMIT_MONOTONIC,
+    ELECTION_SAFETY,
+    LOG_MATCHING,
+    ONE_VOTE_PER_TERM,
+    STATE_MACHINE_SAFETY,
+    TERM_MONOTONIC,
+)
 from checks.conformance.scenario import Step
 
 __all__ = ["SafetyChecker"]
@@ -54,21 +62,25 @@ class SafetyChecker:
             leader = self.leaders.setdefault(term, node)
             if leader != node:
                 raise PropertyViolation(
-                    f"{where}: election safety: nodes {leader} and {node} lead term {term}"
+                    ELECTION_SAFETY,
+                    f"{where}: election safety: nodes {leader} and {node} lead term {term}",
                 )
         before = self.last.get(node)
         if before is None:
             return
         if term < int(before["term"]):
-            raise PropertyViolation(f"{where}: node {node} term went {before['term']} -> {term}")
+            raise PropertyViolation(
+                TERM_MONOTONIC, f"{where}: node {node} term went {before['term']} -> {term}"
+            )
         if commit < int(before["commit"]):
             raise PropertyViolation(
-                f"{where}: node {node} commit went {before['commit']} -> {commit}"
+                COMMIT_MONOTONIC, f"{where}: node {node} commit went {before['commit']} -> {commit}"
             )
         same_term = term == int(before["term"])
         if same_term and before["vote"] not in (0, state["vote"]):
             raise PropertyViolation(
-                f"{where}: node {node} voted {before['vote']} then {state['vote']} in term {term}"
+                ONE_VOTE_PER_TERM,
+                f"{where}: node {node} voted {before['vote']} then {state['vote']} in term {term}",
             )
 
     @staticmethod
@@ -85,8 +97,9 @@ class SafetyChecker:
                 for idx in common:
                     if idx < top and la[idx] != lb[idx]:
                         raise PropertyViolation(
+                            LOG_MATCHING,
                             f"{where}: log matching: nodes {a} and {b} agree at {top} "
-                            f"but differ at {idx}"
+                            f"but differ at {idx}",
                         )
 
     def _state_machine_safety(
@@ -101,6 +114,7 @@ class SafetyChecker:
                 known = self.committed.setdefault(idx, term)
                 if known != term:
                     raise PropertyViolation(
+                        STATE_MACHINE_SAFETY,
                         f"{where}: state machine safety: index {idx} committed with term "
-                        f"{known}, node {node} committed term {term}"
+                        f"{known}, node {node} committed term {term}",
                     )

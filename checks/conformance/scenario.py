@@ -4,6 +4,15 @@ One step per line; `#` starts a comment. A step is a verb, positional arguments 
 `key=value` options, e.g. `cluster voters=1,2,3 pre_vote`, `campaign 1`, `stabilize`,
 `propose 1 hello`, `partition 1,2 3`, `expect 1 role=Leader term=2`. The verbs and
 their meaning are listed in PROTOCOL.md ("Scenario language").
+
+A scenario that reproduces a known safety bug of some implementations says so in a
+header line before `cluster`:
+
+    expect-violation state-machine-safety on="raft_ref,raft-rs 0.6.0-alpha"
+
+naming the property (see properties.py) and the implementations (as their adapters
+name themselves in `hello`) on which the run must break exactly that property. On
+every other implementation the scenario is an ordinary one and must pass.
 """
 
 from __future__ import annotations
@@ -12,7 +21,16 @@ import shlex
 from dataclasses import dataclass, field
 from pathlib import Path
 
-__all__ = ["Scenario", "ScenarioError", "Step", "load_scenario", "parse_scenario"]
+from checks.conformance.properties import SAFETY_PROPERTIES
+
+__all__ = [
+    "ExpectedViolation",
+    "Scenario",
+    "ScenarioError",
+    "Step",
+    "load_scenario",
+    "parse_scenario",
+]
 
 
 class ScenarioError(ValueError):
@@ -34,13 +52,33 @@ class Step:
         return int(self.args[i])
 
 
+EXPECT_VIOLATION = "expect-violation"
+
+
+@dataclass(frozen=True)
+class ExpectedViolation:
+    """The scenario must break `property` on each of `implementations` (hello names)."""
+
+    property: str
+    implementations: tuple[str, ...]
+
+    def applies_to(self, implementation: str) -> bool:
+        return implementation in self.implementations
+
+    def text(self) -> str:
+        names = shlex.quote(",".join(self.implementations))
+        return f"{EXPECT_VIOLATION} {self.property} on={names}"
+
+
 @dataclass(frozen=True)
 class Scenario:
     name: str
     steps: tuple[Step, ...]
+    expected_violation: ExpectedViolation | None = None
 
     def text(self) -> str:
-        return "\n".join(step.text() for step in self.steps) + "\n"
+        header = [self.expected_violation.text()] if self.expected_violation else []
+        return "\n".join([*header, *(step.text() for step in self.steps)]) + "\n"
 
 
 # verb: (positional kinds, allowed options). Kinds: n = node id / integer, s = word,
@@ -155,10 +193,35 @@ def _is_flag(verb: str, word: str) -> bool:
     return verb == "cluster" and word in ("pre_vote", "check_quorum", "skip_bcast_commit")
 
 
+def parse_expected_violation(text: str) -> ExpectedViolation:
+    """`expect-violation PROPERTY on=IMPL,IMPL`; ValueError when malformed."""
+    words = shlex.split(text, comments=True)
+    rest = words[1:]
+    if len(rest) != 2 or not rest[1].startswith("on="):
+        raise ValueError(f"expected '{EXPECT_VIOLATION} PROPERTY on=IMPLEMENTATION,...'")
+    name = rest[0]
+    if name not in SAFETY_PROPERTIES:
+        raise ValueError(f"unknown property {name!r} (known: {', '.join(SAFETY_PROPERTIES)})")
+    implementations = tuple(i.strip() for i in rest[1].removeprefix("on=").split(",") if i.strip())
+    if not implementations:
+        raise ValueError(f"{EXPECT_VIOLATION} needs at least one implementation in on=")
+    return ExpectedViolation(name, implementations)
+
+
+def _is_header(line: str) -> bool:
+    return line.split("#", 1)[0].split()[:1] == [EXPECT_VIOLATION]
+
+
 def parse_scenario(name: str, text: str) -> Scenario:
     steps: list[Step] = []
+    expected: ExpectedViolation | None = None
     for number, line in enumerate(text.splitlines(), start=1):
         try:
+            if _is_header(line):
+                if steps or expected is not None:
+                    raise ValueError(f"one '{EXPECT_VIOLATION}' line, before 'cluster'")
+                expected = parse_expected_violation(line)
+                continue
             step = parse_step(line, number)
         except ValueError as exc:
             raise ScenarioError(f"{name}:{number}: {exc}") from None
@@ -168,7 +231,7 @@ def parse_scenario(name: str, text: str) -> Scenario:
         raise ScenarioError(f"{name}: a scenario starts with a 'cluster' step")
     if any(step.verb == "cluster" for step in steps[1:]):
         raise ScenarioError(f"{name}: only the first step may be 'cluster'")
-    return Scenario(name, tuple(steps))
+    return Scenario(name, tuple(steps), expected)
 
 
 def load_scenario(path: Path) -> Scenario:

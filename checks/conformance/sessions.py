@@ -65,9 +65,9 @@ def _check_hello(answer: Answer) -> str:
 class InProcessSession:
     """raft_ref called directly, without JSON or processes in between."""
 
-    def __init__(self) -> None:
-        self.host = RaftRefHost()
-        self.name = "raft_ref"
+    def __init__(self, host: RaftRefHost | None = None) -> None:
+        self.host = host if host is not None else RaftRefHost()
+        self.name = self.host.name
 
     def start(self) -> None:
         self.name = _check_hello(self.host.handle({"cmd": "hello", "version": PROTOCOL_VERSION}))
@@ -76,7 +76,7 @@ class InProcessSession:
         return self.host.handle(request)
 
     def close(self) -> None:
-        self.host = RaftRefHost()
+        self.host = self.host.fresh()
 
 
 class SubprocessSession:

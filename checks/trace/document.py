@@ -14,7 +14,9 @@ Variables of every state:
 and raft-ref's own fields: `version` (TRACE_VERSION), `target`, `variant`, `nodes`,
 `pre_vote`, `check_quorum`, `bounds`, `seed`, `strategy`, `command`, `property` (name,
 kind, description) and `violation_step` (index of the state where the property fails;
-absent for a plain scenario trace).
+absent for a plain scenario trace). A trace of a conformance scenario (`source`
+"checks.conformance") also has `conformance`: the scenario's text and what ran it
+(`impl` or `adapter`, `mode`), which is what its replay re-runs.
 """
 
 from __future__ import annotations
@@ -60,6 +62,7 @@ class TraceMeta:
     command: str = ""
     property: PropertyInfo | None = None
     violation_step: int | None = None
+    conformance: dict[str, Any] | None = None
 
     def __post_init__(self) -> None:
         # Bounds as JSON has them (tuples become lists), so a trace read back is equal.
@@ -135,6 +138,8 @@ def _meta_json(meta: TraceMeta) -> dict[str, Any]:
         }
     if meta.violation_step is not None:
         out["violation_step"] = meta.violation_step
+    if meta.conformance is not None:
+        out["conformance"] = meta.conformance
     return out
 
 
@@ -230,6 +235,9 @@ def _read_meta(meta: dict[str, Any], length: int) -> TraceMeta:
     bounds = meta.get("bounds") or {}
     if not isinstance(bounds, dict):
         raise ValueError("#meta.bounds must be an object")
+    conformance = meta.get("conformance")
+    if conformance is not None and not isinstance(conformance, dict):
+        raise ValueError("#meta.conformance must be an object")
     return TraceMeta(
         target=target,
         source=str(meta.get("source", "")).removeprefix("raft-ref "),
@@ -243,6 +251,7 @@ def _read_meta(meta: dict[str, Any], length: int) -> TraceMeta:
         command=str(meta.get("command", "")),
         property=info,
         violation_step=step,
+        conformance=conformance,
     )
 
 

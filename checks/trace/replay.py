@@ -21,6 +21,8 @@ from checks.trace.document import (
 from checks.trace.encoding import ABSENT, encoders_for, trace_from_path
 from checks.trace.itf import Value
 
+CONFORMANCE_SOURCE = "checks.conformance"
+
 
 class ReplayError(TraceError):
     """The trace cannot be followed on its target (one line)."""
@@ -132,6 +134,11 @@ class ReplayResult:
 def replay(trace: Trace) -> ReplayResult:
     """Whether the trace's property fails at the recorded step when re-executed."""
     meta = trace.meta
+    if meta.source == CONFORMANCE_SOURCE:
+        # A conformance scenario: replayed by running it again on its implementation.
+        from checks.conformance.trace_replay import replay_conformance  # noqa: PLC0415
+
+        return replay_conformance(trace)
     if meta.property is None or meta.violation_step is None:
         raise ReplayError("the trace records no violated property (#meta.property)")
     target = build_target(meta)
