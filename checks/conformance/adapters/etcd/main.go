@@ -20,6 +20,7 @@ import (
 	"fmt"
 	"io"
 	"log"
+	"math"
 	"os"
 	"sort"
 	"strings"
@@ -258,12 +259,31 @@ func (h *host) create(req request) (answer, error) {
 		ReadOnlyOption:  readOnly,
 		Logger:          &raft.DefaultLogger{Logger: log.New(io.Discard, "", 0)},
 	}
-	raw, err := raft.NewRawNode(config)
+	// raft-rs hands out every committed entry in one Ready. etcd defaults this limit
+	// to MaxSizePerMsg, and with 0 (one entry per message) it panics at the first
+	// commit ("applying entry size ... not positive").
+	config.MaxCommittedSizePerReady = math.MaxUint64
+	raw, err := newRawNode(config)
 	if err != nil {
-		return nil, raftFailure(err)
+		return nil, err
 	}
 	h.nodes[id] = &node{raw: raw, storage: storage, conf: conf}
 	return answer{}, nil
+}
+
+// newRawNode reports an invalid configuration as ConfigInvalid: etcd's raft panics on
+// one, where raft-rs returns an error.
+func newRawNode(config *raft.Config) (raw *raft.RawNode, err error) {
+	defer func() {
+		if cause := recover(); cause != nil {
+			raw, err = nil, failure{"ConfigInvalid", fmt.Sprint(cause)}
+		}
+	}()
+	raw, err = raft.NewRawNode(config)
+	if err != nil {
+		return nil, raftFailure(err)
+	}
+	return raw, nil
 }
 
 func (n *node) command(cmd string, req request) (answer, error) {
