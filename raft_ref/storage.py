@@ -170,7 +170,8 @@ class MemStorageCore:
         # Set by `trigger_snap_unavailable`: the next snapshot request fails once.
         self.snap_unavailable_once = False
         # Off: snapshots carry the hard state's term (raft-rs 0.6.0-alpha, #408). On:
-        # the term of the entry at the snapshot's index (upstream's fix, #409).
+        # the term of the entry at the snapshot's index (upstream's fix, #409), and
+        # applying a snapshot never lowers the stored term.
         self.snapshot_term_of_entry = snapshot_term_of_entry
 
     def clone(self) -> MemStorageCore:
@@ -267,7 +268,9 @@ class MemStorageCore:
             raise SnapshotOutOfDate()
         self.snapshot_metadata = meta
         hs = self.raft_state.hard_state
-        hs.term = meta.term
+        # A label from the entry's term may be older than the stored term: keep the newer
+        # (upstream does both since its fix; this version overwrites, QUIRKS.md 8).
+        hs.term = max(hs.term, meta.term) if self.snapshot_term_of_entry else meta.term
         hs.commit = meta.index
         self.entries = []
         self.raft_state.conf_state = meta.conf_state

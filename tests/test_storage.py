@@ -234,6 +234,9 @@ def test_snapshot_term_of_entry_labels_snapshots_as_upstreams_fix() -> None:
     storage.wl().set_hardstate(HardState(term=9, vote=0, commit=2))
     assert storage.snapshot(0).metadata.term == 2  # the last snapshot's own label
     assert storage.clone().snapshot(0).metadata.term == 2  # a copy keeps the option
+    # Applying a snapshot labelled with an older entry's term keeps the stored term.
+    storage.wl().apply_snapshot(Snapshot(metadata=SnapshotMetadata(index=4, term=4)))
+    assert storage.wl().hard_state == HardState(term=9, vote=0, commit=4)
 
 
 def test_snap_unavailable_is_one_shot() -> None:
