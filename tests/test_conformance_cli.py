@@ -34,7 +34,7 @@ def test_bad_flag_is_a_one_line_usage_error() -> None:
 @pytest.mark.parametrize(
     ("args", "message"),
     [
-        ([], "error: give --impl or --adapter"),
+        ([], "error: give --impl, --adapter or --check-adapter"),
         (["--impl", "raft_ref", "--scenario", "no_such"], "error: no scenario 'no_such'"),
         (["--impl", "raft_ref", "--random", "-1"], "error: --random must be >= 0"),
         (["--impl", "nope"], "error: argument --impl: invalid choice"),

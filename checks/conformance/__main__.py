@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import argparse
 import json
+import shlex
 import sys
 from collections.abc import Iterator, Sequence
 from pathlib import Path
 
+from checks.conformance.adapter_check import check_adapter, format_report, passed
 from checks.conformance.itf_trace import RunSpec
 from checks.conformance.random_scenarios import random_scenario
 from checks.conformance.runner import (
@@ -17,6 +19,7 @@ from checks.conformance.runner import (
     run_scenarios,
 )
 from checks.conformance.scenario import Scenario, ScenarioError, load_scenario
+from checks.conformance.sessions import SubprocessSession
 
 CORPUS = Path(__file__).parent / "scenarios"
 IMPLEMENTATIONS = ("raft_ref", "raft_ref-subprocess", "raft-rs", "etcd")
@@ -40,6 +43,12 @@ def _parser() -> argparse.ArgumentParser:
     target = p.add_mutually_exclusive_group()
     target.add_argument("--impl", choices=IMPLEMENTATIONS, help="implementation to drive")
     target.add_argument("--adapter", metavar="CMD", help="command of any protocol adapter")
+    target.add_argument(
+        "--check-adapter",
+        metavar="CMD",
+        help="self-test an adapter: every command of PROTOCOL.md, reported as supported, "
+        "unsupported or wrong answer shape (see ADAPTERS.md)",
+    )
     p.add_argument(
         "--mode", choices=("strict", "protocol"), help="default: strict (etcd: protocol)"
     )
@@ -108,11 +117,36 @@ def _print_result(result: ScenarioResult, quiet: bool) -> None:
         print(f"          trace: {result.trace}")
 
 
+def _check_adapter(command: str, timeout: float) -> int:
+    """The adapter self-test: exit 0 when every command is supported or unsupported."""
+    try:
+        words = shlex.split(command)
+    except ValueError as exc:
+        raise UsageError(f"--check-adapter: {exc}") from None
+    if not words:
+        raise UsageError("--check-adapter needs the adapter's command")
+    results = check_adapter(SubprocessSession(words, timeout))
+    print(format_report(results))
+    return 0 if passed(results) else 1
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     try:
+        return _main(argv)
+    except KeyboardInterrupt:
+        print("error: interrupted", file=sys.stderr)
+        return 130
+    except BrokenPipeError:  # output piped into `head`
+        return 0
+
+
+def _main(argv: Sequence[str] | None) -> int:
+    try:
         args = _parser().parse_args(argv)
+        if args.check_adapter is not None:
+            return _check_adapter(args.check_adapter, args.timeout)
         if args.impl is None and args.adapter is None:
-            raise UsageError("give --impl or --adapter")
+            raise UsageError("give --impl, --adapter or --check-adapter")
         if args.random < 0 or args.steps < 1 or args.timeout <= 0:
             raise UsageError("--random must be >= 0, --steps >= 1, --timeout > 0")
         if args.snapshot_term_of_entry and args.impl not in ("raft_ref", "raft_ref-subprocess"):
