@@ -73,7 +73,14 @@ def test_passing_run_exits_0_and_writes_json(
     ]
     assert cli.main(args) == 0
     summary = json.loads(out.read_text())
-    assert summary["counts"] == {"pass": 3, "diverged": 0, "failed": 0, "error": 0, "run": 3}
+    assert summary["counts"] == {
+        "pass": 3,
+        "diverged": 0,
+        "failed": 0,
+        "error": 0,
+        "run": 3,
+        "panicked": 0,
+    }
     assert summary["mode"] == "strict"
     assert "raft_ref (strict): 3 scenarios, 3 passed" in capsys.readouterr().out
 

@@ -56,6 +56,18 @@ def test_protocol_mode_skips_expectations_and_checks_safety() -> None:
     assert summary.results[0].status == "pass"
 
 
+def test_a_pass_says_which_nodes_panicked() -> None:
+    # QUIRKS.md 6: the leader that finalizes a learner's promotion panics.
+    text = (
+        "cluster voters=1,2,3 learners=4\ncampaign 1\nstabilize\n"
+        "membership 1 voters=1,2,3,4\nstabilize\n"
+    )
+    summary = run_scenarios([parse_scenario("promote", text)], InProcessSession(), "protocol")
+    (result,) = summary.results
+    assert (result.status, result.panicked) == ("pass", (1,))
+    assert summary.counts()["panicked"] == 1
+
+
 def test_random_scenarios_are_reproducible() -> None:
     assert random_scenario(3, 5).text() == random_scenario(3, 5).text()
     assert random_scenario(3, 5).text() != random_scenario(3, 6).text()

@@ -107,8 +107,11 @@ def _scenarios(args: argparse.Namespace) -> Iterator[Scenario]:
 def _print_result(result: ScenarioResult, quiet: bool) -> None:
     if result.status == "pass":
         if not quiet:
-            known = " (known violation reproduced)" if result.known_violation else ""
-            print(f"pass      {result.name}{known}")
+            notes = ["known violation reproduced"] if result.known_violation else []
+            if result.panicked:
+                nodes = ", ".join(str(n) for n in result.panicked)
+                notes.append(f"node{'s' if len(result.panicked) > 1 else ''} {nodes} panicked")
+            print(f"pass      {result.name}" + (f" ({'; '.join(notes)})" if notes else ""))
         return
     print(f"{result.status:<9} {result.name}: {result.detail}")
     if result.diff:
@@ -176,7 +179,8 @@ def _main(argv: Sequence[str] | None) -> int:
     counts = summary.counts()
     print(
         f"{summary.implementation} ({mode}): {counts['run']} scenarios, {counts['pass']} passed, "
-        f"{counts['diverged']} diverged, {counts['failed']} failed, {counts['error']} errors"
+        f"{counts['diverged']} diverged, {counts['failed']} failed, {counts['error']} errors; "
+        f"{counts['panicked']} with a node that panicked"
     )
     if args.json:
         Path(args.json).write_text(json.dumps(summary.to_json(), indent=1) + "\n", encoding="utf-8")

@@ -77,6 +77,9 @@ class ScenarioResult:
     failure: str = ""
     # Passed by breaking the property its `expect-violation` header names.
     known_violation: bool = False
+    # Nodes that panicked (answered Panic): a run whose leader died early may keep
+    # every property without testing much.
+    panicked: tuple[int, ...] = ()
 
 
 @dataclass
@@ -90,6 +93,7 @@ class RunSummary:
         for r in self.results:
             counts[r.status] += 1
         counts["run"] = len(self.results)
+        counts["panicked"] = sum(1 for r in self.results if r.panicked)
         return counts
 
     def all_passed(self) -> bool:
@@ -108,6 +112,7 @@ class RunSummary:
                     "trace": r.trace,
                     "failure": r.failure,
                     "known_violation": r.known_violation,
+                    "panicked": list(r.panicked),
                 }
                 for r in self.results
             ],
@@ -236,7 +241,7 @@ def run_scenarios(
         if raw.status == "error":
             started = False
             session.close()
-        result = judge(raw, expected)
+        result = replace(judge(raw, expected), panicked=tuple(sorted(driver.dead)))
         if result.status != "pass" and trace_dir is not None:
             result.trace = str(
                 _write_traces(
