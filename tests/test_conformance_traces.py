@@ -66,6 +66,18 @@ def test_checks_trace_replays_and_shows_a_conformance_trace(
     assert "conformance (variant raft_ref)" in shown
 
 
+def test_shrinking_a_conformance_trace_is_a_one_line_error(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    traces = _fail(tmp_path, "--impl", "raft_ref", "--mode", "protocol", "--scenario",
+                   str(_without_header(tmp_path)))  # fmt: skip
+    capsys.readouterr()
+    assert trace_cli.main(["shrink", str(traces / "lost_entry.itf.json")]) == 2
+    err = capsys.readouterr().err.strip()
+    assert err.startswith("python -m checks.trace: error: a conformance trace has no explorer")
+    assert len(err.splitlines()) == 1
+
+
 def test_a_strict_divergence_trace_replays_on_its_adapter(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:

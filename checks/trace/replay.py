@@ -32,6 +32,11 @@ def build_target(meta: TraceMeta) -> Target[Any, Any]:
     """The target `meta` names, with the recorded node count, variant and bounds."""
     from checks.explore import TARGETS, TargetRequest  # noqa: PLC0415 (a cycle otherwise)
 
+    if meta.source == CONFORMANCE_SOURCE:
+        raise ReplayError(
+            "a conformance trace has no explorer target: state graphs and shrinking need "
+            "an explorer trace (replay re-runs the scenario)"
+        )
     choice = TARGETS.get(meta.target)
     if choice is None:
         raise ReplayError(f"unknown target {meta.target!r} (known: {', '.join(TARGETS)})")
