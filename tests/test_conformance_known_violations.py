@@ -20,6 +20,7 @@ from checks.conformance.sessions import InProcessSession, Session, SubprocessSes
 
 CORPUS = Path(__file__).resolve().parents[1] / "checks" / "conformance" / "scenarios"
 SNAPSHOT_LABEL = CORPUS / "snapshot_label_term.scn"
+STALE_FINALIZE = CORPUS / "joint_consensus_stale_finalize.scn"
 
 
 def _result(scenario: Scenario, session: Session, mode: str) -> ScenarioResult:
@@ -55,6 +56,27 @@ def test_snapshot_label_scenario_keeps_safety_with_snapshots_labelled_by_their_e
     result = _result(load_scenario(SNAPSHOT_LABEL), session, "protocol")
     assert session.name == "raft_ref+snapshot-term-of-entry"
     assert (result.status, result.known_violation, result.detail) == ("pass", False, "")
+
+
+@pytest.mark.parametrize("mode", ["strict", "protocol"])
+@pytest.mark.parametrize("fixed", [False, True], ids=["as-is", "snapshot-term-of-entry"])
+def test_a_stale_finalize_loses_a_committed_entry_on_raft_ref(mode: str, fixed: bool) -> None:
+    # QUIRKS.md 5; the fix of #408 does not help.
+    session = InProcessSession(RaftRefHost(snapshot_term_of_entry=fixed))
+    result = _result(load_scenario(STALE_FINALIZE), session, mode)
+    assert (result.status, result.known_violation, result.failure) == (
+        "pass",
+        True,
+        "state-machine-safety",
+    )
+    assert "index 13 committed with term 3, node 1 committed term 5" in result.detail
+
+
+@pytest.mark.skipif(not RAFT_RS_BINARY.exists(), reason="raft-rs adapter not built")
+def test_a_stale_finalize_loses_a_committed_entry_on_the_raft_crate() -> None:
+    session = SubprocessSession([str(RAFT_RS_BINARY)], timeout=30)
+    result = _result(load_scenario(STALE_FINALIZE), session, "strict")
+    assert (result.status, result.known_violation) == ("pass", True)
 
 
 def test_the_header_is_ignored_on_implementations_it_does_not_name() -> None:
