@@ -105,3 +105,17 @@ def test_a_trace_that_no_longer_fails_is_not_reproduced(
     capsys.readouterr()
     assert trace_cli.main(["replay", str(itf)]) == 1
     assert "not reproduced: state-machine-safety holds" in capsys.readouterr().out
+
+
+def test_replaying_on_an_adapter_that_is_gone_is_a_one_line_error(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    adapter = f"{sys.executable} {LYING}"
+    traces = _fail(tmp_path, "--adapter", adapter, "--scenario", "election_basic")
+    itf = traces / "election_basic.itf.json"
+    itf.write_text(itf.read_text(encoding="utf-8").replace(str(LYING), "/gone.py"), "utf-8")
+    capsys.readouterr()
+    assert trace_cli.main(["replay", str(itf)]) == 2
+    err = capsys.readouterr().err.strip()
+    assert err.startswith("python -m checks.trace: error: adapter crashed")
+    assert len(err.splitlines()) == 1
