@@ -137,6 +137,24 @@ def test_host_fixes_the_election_timeout_it_is_given() -> None:
     assert host.handle({"cmd": "state", "node": 1})["state"]["role"] == "Candidate"
 
 
+@pytest.mark.parametrize(
+    ("config", "kind"),
+    [
+        ({"election_tick": -1}, "BadRequest"),
+        ({"heartbeat_tick": 1.5}, "BadRequest"),
+        ({"read_only": "Lease"}, "BadRequest"),
+        ({"pre_vote": "yes"}, "BadRequest"),
+        ({"heartbeat_tick": 0}, "ConfigInvalid"),
+        ({"election_tick": 2, "heartbeat_tick": 3}, "ConfigInvalid"),
+    ],
+)
+def test_host_reports_configuration_errors(config: dict[str, object], kind: str) -> None:
+    host = RaftRefHost()
+    answer = host.handle({"cmd": "create", "node": 1, "voters": [1], "config": config})
+    assert (answer["ok"], answer["error"]) == (False, kind)
+    assert host.handle({"cmd": "create", "node": 1, "voters": [1], "config": {}})["ok"]
+
+
 def test_host_ready_reports_and_persists() -> None:
     host = RaftRefHost()
     host.handle({"cmd": "create", "node": 1, "voters": [1], "config": {}})

@@ -81,20 +81,29 @@ def _ids(request: dict[str, Any], key: str) -> list[int]:
 def _config(node_id: int, options: dict[str, Any]) -> Config:
     if not isinstance(options, dict):
         raise ProtocolError("field 'config' must be an object")
-    timeout = int(options.get("election_timeout", 0))
+    def number(key: str, default: int) -> int:
+        return _int(options, key) if key in options else default
+
+    def flag(key: str) -> bool:
+        value = options.get(key, False)
+        if not isinstance(value, bool):
+            raise ProtocolError(f"field {key!r} must be true or false")
+        return value
+
+    timeout = number("election_timeout", 0)
     read_only = options.get("read_only", "Safe")
     if read_only not in ("Safe", "LeaseBased"):
         raise ProtocolError("config.read_only must be 'Safe' or 'LeaseBased'")
     config = Config(
         id=node_id,
-        election_tick=int(options.get("election_tick", 10)),
-        heartbeat_tick=int(options.get("heartbeat_tick", 1)),
-        max_size_per_msg=int(options.get("max_size_per_msg", 0)),
-        max_inflight_msgs=int(options.get("max_inflight_msgs", 256)),
-        check_quorum=bool(options.get("check_quorum", False)),
-        pre_vote=bool(options.get("pre_vote", False)),
+        election_tick=number("election_tick", 10),
+        heartbeat_tick=number("heartbeat_tick", 1),
+        max_size_per_msg=number("max_size_per_msg", 0),
+        max_inflight_msgs=number("max_inflight_msgs", 256),
+        check_quorum=flag("check_quorum"),
+        pre_vote=flag("pre_vote"),
         read_only_option=ReadOnlyOption[read_only],
-        skip_bcast_commit=bool(options.get("skip_bcast_commit", False)),
+        skip_bcast_commit=flag("skip_bcast_commit"),
     )
     if timeout:
         # A one-value range [t, t + 1) makes every later re-randomisation draw t.

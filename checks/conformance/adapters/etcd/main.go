@@ -75,7 +75,7 @@ type request map[string]any
 
 func (r request) uint(key string) (uint64, error) {
 	v, ok := r[key].(float64)
-	if !ok || v < 0 || v != float64(uint64(v)) {
+	if !ok || v < 0 || v >= 1<<64 || v != float64(uint64(v)) {
 		return 0, badRequest("field '%s' must be a non-negative integer", key)
 	}
 	return uint64(v), nil
@@ -88,9 +88,16 @@ func (r request) uintOr(key string, def uint64) (uint64, error) {
 	return r.uint(key)
 }
 
-func (r request) flag(key string) bool {
-	v, _ := r[key].(bool)
-	return v
+func (r request) flag(key string) (bool, error) {
+	raw, ok := r[key]
+	if !ok {
+		return false, nil
+	}
+	v, ok := raw.(bool)
+	if !ok {
+		return false, badRequest("field '%s' must be true or false", key)
+	}
+	return v, nil
 }
 
 func (r request) ids(key string) ([]uint64, error) {
@@ -129,11 +136,16 @@ func (r request) bytes(key string) ([]byte, error) {
 	return data, nil
 }
 
-func (r request) object(key string) request {
-	if obj, ok := r[key].(map[string]any); ok {
-		return request(obj)
+func (r request) object(key string) (request, error) {
+	raw, ok := r[key]
+	if !ok {
+		return request{}, nil
 	}
-	return request{}
+	obj, ok := raw.(map[string]any)
+	if !ok {
+		return nil, badRequest("field '%s' must be an object", key)
+	}
+	return request(obj), nil
 }
 
 func encoded(m proto.Message) string {
@@ -223,14 +235,50 @@ func (h *host) create(req request) (answer, error) {
 	if err != nil {
 		return nil, err
 	}
-	opts := req.object("config")
-	electionTick, _ := opts.uintOr("election_tick", 10)
-	heartbeatTick, _ := opts.uintOr("heartbeat_tick", 1)
-	maxSize, _ := opts.uintOr("max_size_per_msg", 0)
-	maxInflight, _ := opts.uintOr("max_inflight_msgs", 256)
+	opts, err := req.object("config")
+	if err != nil {
+		return nil, err
+	}
+	var electionTick, heartbeatTick, maxSize, maxInflight uint64
+	for _, field := range []struct {
+		key  string
+		def  uint64
+		into *uint64
+	}{
+		{"election_tick", 10, &electionTick},
+		{"heartbeat_tick", 1, &heartbeatTick},
+		{"max_size_per_msg", 0, &maxSize},
+		{"max_inflight_msgs", 256, &maxInflight},
+	} {
+		if *field.into, err = opts.uintOr(field.key, field.def); err != nil {
+			return nil, err
+		}
+	}
+	// etcd keeps these as int: a larger value would wrap around.
+	if electionTick > math.MaxInt32 || heartbeatTick > math.MaxInt32 || maxInflight > math.MaxInt32 {
+		return nil, badRequest("config: election_tick, heartbeat_tick and max_inflight_msgs must be below 2^31")
+	}
+	if _, err := opts.uintOr("election_timeout", 0); err != nil {
+		return nil, err
+	}
 	readOnly := raft.ReadOnlySafe
-	if mode, _ := opts["read_only"].(string); mode == "LeaseBased" {
+	switch mode := opts["read_only"]; mode {
+	case nil, "Safe":
+	case "LeaseBased":
 		readOnly = raft.ReadOnlyLeaseBased
+	default:
+		return nil, badRequest("unknown read_only %v", mode)
+	}
+	var preVote, checkQuorum bool
+	if preVote, err = opts.flag("pre_vote"); err != nil {
+		return nil, err
+	}
+	if checkQuorum, err = opts.flag("check_quorum"); err != nil {
+		return nil, err
+	}
+	// etcd has no skip_bcast_commit; the flag is checked and otherwise ignored.
+	if _, err = opts.flag("skip_bcast_commit"); err != nil {
+		return nil, err
 	}
 	storage := raft.NewMemoryStorage()
 	conf := &pb.ConfState{Voters: sorted(voters), Learners: sorted(learners)}
@@ -254,8 +302,8 @@ func (h *host) create(req request) (answer, error) {
 		Storage:         storage,
 		MaxSizePerMsg:   maxSize,
 		MaxInflightMsgs: int(maxInflight),
-		CheckQuorum:     opts.flag("check_quorum"),
-		PreVote:         opts.flag("pre_vote"),
+		CheckQuorum:     checkQuorum,
+		PreVote:         preVote,
 		ReadOnlyOption:  readOnly,
 		Logger:          &raft.DefaultLogger{Logger: log.New(io.Discard, "", 0)},
 	}
@@ -333,9 +381,14 @@ func (n *node) command(cmd string, req request) (answer, error) {
 		if err != nil {
 			return nil, err
 		}
-		status := raft.SnapshotFinish
-		if s, _ := req["status"].(string); s == "Failure" {
+		var status raft.SnapshotStatus
+		switch s := req["status"]; s {
+		case "Finish":
+			status = raft.SnapshotFinish
+		case "Failure":
 			status = raft.SnapshotFailure
+		default:
+			return nil, badRequest("status must be 'Finish' or 'Failure'")
 		}
 		n.raw.ReportSnapshot(peer, status)
 	case "transfer_leader":

@@ -83,8 +83,13 @@ fn uint_or(req: &Value, key: &str, default: u64) -> Result<u64, Failure> {
     }
 }
 
-fn flag(req: &Value, key: &str) -> bool {
-    req.get(key).and_then(Value::as_bool).unwrap_or(false)
+fn flag(req: &Value, key: &str) -> Result<bool, Failure> {
+    match req.get(key) {
+        None => Ok(false),
+        Some(value) => value
+            .as_bool()
+            .ok_or_else(|| bad_request(format!("field '{}' must be true or false", key))),
+    }
 }
 
 fn ids(req: &Value, key: &str) -> Result<Vec<u64>, Failure> {
@@ -188,10 +193,10 @@ impl Host {
             heartbeat_tick: uint_or(options, "heartbeat_tick", 1)? as usize,
             max_size_per_msg: uint_or(options, "max_size_per_msg", 0)?,
             max_inflight_msgs: uint_or(options, "max_inflight_msgs", 256)? as usize,
-            check_quorum: flag(options, "check_quorum"),
-            pre_vote: flag(options, "pre_vote"),
+            check_quorum: flag(options, "check_quorum")?,
+            pre_vote: flag(options, "pre_vote")?,
             read_only_option: read_only,
-            skip_bcast_commit: flag(options, "skip_bcast_commit"),
+            skip_bcast_commit: flag(options, "skip_bcast_commit")?,
             ..Default::default()
         };
         if timeout > 0 {
