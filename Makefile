@@ -41,14 +41,16 @@ explore: $(STAMP)
 quorum: $(STAMP)
 	$(PY) -m checks.quorum
 
-## Builds the conformance adapters: the raft crate 0.6.0-alpha (cargo) and etcd's raft (go).
+## Builds the conformance adapters: the raft crate 0.6.0-alpha and 0.7.0 (cargo), etcd's raft (go).
 conformance-adapters:
 	@if command -v cargo >/dev/null; then cd checks/conformance/adapters/raft-rs && cargo build --release --locked; else echo "skipping raft-rs adapter: cargo not installed"; fi
+	@if command -v cargo >/dev/null; then cd checks/conformance/adapters/raft-rs-0.7 && cargo build --release --locked; else echo "skipping raft-rs-0.7 adapter: cargo not installed"; fi
 	@if command -v go >/dev/null; then cd checks/conformance/adapters/etcd && go build -mod=readonly -o etcd-conformance-adapter .; else echo "skipping etcd adapter: go not installed"; fi
 
-## Corpus + 10,000 seeded random scenarios vs raft-rs (strict); corpus + 1,000 vs etcd (protocol).
+## Corpus + 10,000 seeded random scenarios vs raft-rs (strict); corpus + 1,000 vs raft-rs 0.7 and etcd (protocol).
 conformance: $(STAMP) conformance-adapters
 	$(PY) -m checks.conformance --impl raft-rs --random 10000 --seed 0 --quiet
+	$(PY) -m checks.conformance --impl raft-rs-0.7 --random 1000 --seed 0 --quiet
 	$(PY) -m checks.conformance --impl etcd --random 1000 --seed 0 --quiet
 
 ## Regenerates the example traces in traces/examples (byte-identical on rerun).

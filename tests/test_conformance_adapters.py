@@ -1,4 +1,4 @@
-"""The real adapters: raft-rs (strict) and etcd (protocol) on the corpus.
+"""The real adapters: raft-rs 0.6 (strict), raft-rs 0.7 and etcd (protocol) on the corpus.
 
 They run when the adapter binary is built and skip otherwise; building them is
 slow (cargo: minutes) and marked so. CI builds them with the commands in
@@ -14,7 +14,13 @@ from pathlib import Path
 import pytest
 
 from checks.conformance.random_scenarios import random_scenario
-from checks.conformance.runner import ETCD_BINARY, RAFT_RS_BINARY, run_scenarios
+from checks.conformance.protocol import PROTOCOL_VERSION
+from checks.conformance.runner import (
+    ETCD_BINARY,
+    RAFT_RS_07_BINARY,
+    RAFT_RS_BINARY,
+    run_scenarios,
+)
 from checks.conformance.scenario import load_scenario
 from checks.conformance.sessions import SubprocessSession
 
@@ -39,6 +45,56 @@ def test_raft_rs_matches_raft_ref_strictly_on_the_corpus() -> None:
 @pytest.mark.skipif(not ETCD_BINARY.exists(), reason="etcd adapter not built")
 def test_etcd_keeps_raft_safety_on_the_corpus() -> None:
     assert _failures(ETCD_BINARY, "protocol", random_count=20) == []
+
+
+@pytest.mark.skipif(not RAFT_RS_07_BINARY.exists(), reason="raft-rs 0.7 adapter not built")
+def test_raft_rs_07_keeps_raft_safety_on_the_corpus() -> None:
+    assert _failures(RAFT_RS_07_BINARY, "protocol", random_count=20) == []
+
+
+REAL_ADAPTERS = [
+    pytest.param(
+        binary, id=binary.name, marks=pytest.mark.skipif(not binary.exists(), reason="not built")
+    )
+    for binary in (RAFT_RS_BINARY, RAFT_RS_07_BINARY, ETCD_BINARY)
+]
+
+
+@pytest.mark.parametrize("binary", REAL_ADAPTERS)
+@pytest.mark.parametrize(
+    ("config", "kind"),
+    [
+        ({"election_tick": -1}, "BadRequest"),
+        ({"heartbeat_tick": 1.5}, "BadRequest"),
+        ({"max_inflight_msgs": 1e30}, "BadRequest"),
+        ({"read_only": "Lease"}, "BadRequest"),
+        ({"pre_vote": "yes"}, "BadRequest"),
+        ({"heartbeat_tick": 0}, "ConfigInvalid"),
+        ({"election_tick": 2, "heartbeat_tick": 3}, "ConfigInvalid"),
+    ],
+)
+def test_adapters_report_configuration_errors(
+    binary: Path, config: dict[str, object], kind: str
+) -> None:
+    session = SubprocessSession([str(binary)], timeout=30)
+    session.start()
+    try:
+        answer = session.request({"cmd": "create", "node": 1, "voters": [1], "config": config})
+        assert (answer["ok"], answer["error"]) == (False, kind)
+        # The adapter lives on, and no half-made node is left behind.
+        created = session.request({"cmd": "create", "node": 1, "voters": [1], "config": {}})
+        assert created["ok"] is True
+        assert session.request({"cmd": "hello", "version": PROTOCOL_VERSION})["ok"] is True
+    finally:
+        session.close()
+
+
+@pytest.mark.slow
+@pytest.mark.skipif(shutil.which("cargo") is None, reason="cargo not installed")
+def test_raft_rs_07_adapter_builds() -> None:
+    project = RAFT_RS_07_BINARY.parents[2]
+    subprocess.run(["cargo", "build", "--release", "--locked"], cwd=project, check=True)
+    assert RAFT_RS_07_BINARY.exists()
 
 
 @pytest.mark.slow

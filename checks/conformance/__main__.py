@@ -22,8 +22,9 @@ from checks.conformance.scenario import Scenario, ScenarioError, load_scenario
 from checks.conformance.sessions import SubprocessSession
 
 CORPUS = Path(__file__).parent / "scenarios"
-IMPLEMENTATIONS = ("raft_ref", "raft_ref-subprocess", "raft-rs", "etcd")
-DEFAULT_MODES = {"etcd": "protocol"}
+IMPLEMENTATIONS = ("raft_ref", "raft_ref-subprocess", "raft-rs", "raft-rs-0.7", "etcd")
+# Implementations whose choices differ from raft-rs 0.6.0-alpha's: safety checks only.
+DEFAULT_MODES = {"etcd": "protocol", "raft-rs-0.7": "protocol"}
 
 
 class UsageError(Exception):
@@ -50,7 +51,7 @@ def _parser() -> argparse.ArgumentParser:
         "unsupported or wrong answer shape (see ADAPTERS.md)",
     )
     p.add_argument(
-        "--mode", choices=("strict", "protocol"), help="default: strict (etcd: protocol)"
+        "--mode", choices=("strict", "protocol"), help="default: strict (etcd, raft-rs-0.7: protocol)"
     )
     p.add_argument(
         "--scenario",

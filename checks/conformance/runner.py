@@ -57,6 +57,9 @@ __all__ = [
 
 ADAPTERS_DIR = Path(__file__).parent / "adapters"
 RAFT_RS_BINARY = ADAPTERS_DIR / "raft-rs" / "target" / "release" / "raft-rs-conformance-adapter"
+RAFT_RS_07_BINARY = (
+    ADAPTERS_DIR / "raft-rs-0.7" / "target" / "release" / "raft-rs-07-conformance-adapter"
+)
 ETCD_BINARY = ADAPTERS_DIR / "etcd" / "etcd-conformance-adapter"
 
 STATUSES = ("pass", "diverged", "failed", "error")
@@ -136,6 +139,8 @@ def implementation_session(
         return SubprocessSession(command, timeout, cwd=str(Path(__file__).parents[2]))
     if impl == "raft-rs":
         return _built_adapter(RAFT_RS_BINARY, "cargo", "raft-rs", timeout)
+    if impl == "raft-rs-0.7":
+        return _built_adapter(RAFT_RS_07_BINARY, "cargo", "raft-rs-0.7", timeout)
     if impl == "etcd":
         return _built_adapter(ETCD_BINARY, "go", "etcd", timeout)
     raise ValueError(f"unknown implementation {impl!r}")
