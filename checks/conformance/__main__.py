@@ -51,14 +51,22 @@ def _parser() -> argparse.ArgumentParser:
         "unsupported or wrong answer shape (see ADAPTERS.md)",
     )
     p.add_argument(
-        "--mode", choices=("strict", "protocol"), help="default: strict (etcd, raft-rs-0.7: protocol)"
+        "--mode",
+        choices=("strict", "protocol"),
+        help="default: strict (etcd, raft-rs-0.7: protocol)",
     )
     p.add_argument(
         "--scenario",
         action="append",
         default=[],
         metavar="PATH/NAME",
-        help="a scenario file or corpus name (repeatable); default: the corpus",
+        help="a scenario file, corpus name or folder such as 'etcd' (repeatable); "
+        "default: the corpus",
+    )
+    p.add_argument(
+        "--expect",
+        action="store_true",
+        help="protocol mode: check the scenarios' expect steps too",
     )
     p.add_argument("--random", type=int, default=0, metavar="N", help="N random scenarios")
     p.add_argument("--seed", type=int, default=0, metavar="S", help="seed of random scenarios")
@@ -86,6 +94,12 @@ def _corpus_scenarios(names: Sequence[str], include_corpus: bool) -> list[Scenar
     paths: list[Path] = []
     for name in names:
         path = Path(name)
+        if not path.exists():
+            path = CORPUS / name
+        if path.is_dir():
+            # A folder of scenarios, such as the etcd-derived ones in scenarios/etcd.
+            paths.extend(sorted(path.glob("*.scn")))
+            continue
         if not path.exists():
             path = CORPUS / (name if name.endswith(".scn") else name + ".scn")
         if not path.exists():
@@ -176,6 +190,7 @@ def _main(argv: Sequence[str] | None) -> int:
         Path(args.traces),
         lambda result: _print_result(result, args.quiet),
         spec=RunSpec(args.impl, args.adapter, mode, args.snapshot_term_of_entry),
+        check_expectations=True if args.expect else None,
     )
     counts = summary.counts()
     print(

@@ -19,10 +19,12 @@ from checks.conformance.protocol import (
     b64,
     canonical_ready,
     message_route,
+    message_type,
     ready_with_sorted_ids,
 )
-from checks.conformance.scenario import Scenario, Step, parse_ids
+from checks.conformance.scenario import Scenario, Step, parse_ids, parse_terms
 from checks.conformance.sessions import AdapterFailure, Session
+from raft_ref.eraftpb import MessageType
 
 __all__ = [
     "Divergence",
@@ -125,12 +127,19 @@ class _Network:
         return self._group_of(src) != self._group_of(dst)
 
     def take(
-        self, src: int | None, dst: int | None, count: int | None
+        self,
+        src: int | None,
+        dst: int | None,
+        count: int | None = None,
+        msg_type: int | None = None,
     ) -> list[tuple[int, int, str]]:
+        """Removes and returns the matching messages, in sending order."""
         taken: list[tuple[int, int, str]] = []
         kept: list[tuple[int, int, str]] = []
         for item in self.pending:
             matches = (src is None or item[0] == src) and (dst is None or item[1] == dst)
+            if matches and msg_type is not None:
+                matches = message_type(item[2]) == msg_type
             if matches and (count is None or len(taken) < count):
                 taken.append(item)
             else:
@@ -254,6 +263,8 @@ class ScenarioDriver:
 
     def _do_cluster(self, step: Step) -> None:
         o = step.options
+        # Members named in `later` are in the configuration but not created until `start`.
+        later = set(parse_ids(o.get("later", "")))
         self.config = {
             "election_tick": int(o.get("election_tick", "10")),
             "heartbeat_tick": int(o.get("heartbeat_tick", "1")),
@@ -273,11 +284,12 @@ class ScenarioDriver:
             # Distinct default timeouts, so that the first to time out is well defined.
             timeout = timeouts[i] if i < len(timeouts) else election_tick + i
             self.timeouts[node] = timeout
-            self._create(node, voters, learners, timeout)
+            if node not in later:
+                self._create(node, voters, learners, timeout)
 
     def _do_start(self, step: Step) -> None:
         node = step.int_arg(0)
-        default = self.config.get("election_tick", 10) + len(self.timeouts)
+        default = self.timeouts.get(node, self.config.get("election_tick", 10) + len(self.timeouts))
         timeout = int(step.options.get("timeout", str(default)))
         self.timeouts[node] = timeout
         voters = parse_ids(step.options.get("voters", ""))
@@ -367,10 +379,15 @@ class ScenarioDriver:
         value = step.options.get(key, "*")
         return None if value == "*" else int(value)
 
+    @staticmethod
+    def _msg_type(step: Step) -> int | None:
+        name = step.options.get("type")
+        return None if name is None else int(MessageType[name])
+
     def _do_deliver(self, step: Step) -> None:
         count = int(step.options["count"]) if "count" in step.options else None
-        taken = self.network.take(self._endpoint(step, "from"), self._endpoint(step, "to"), count)
-        self._deliver(taken)
+        src, dst = self._endpoint(step, "from"), self._endpoint(step, "to")
+        self._deliver(self.network.take(src, dst, count, self._msg_type(step)))
 
     def _do_deliver_one(self, step: Step) -> None:
         pending = self.network.pending
@@ -379,7 +396,8 @@ class ScenarioDriver:
             self._deliver([item])
 
     def _do_drop(self, step: Step) -> None:
-        self.network.take(self._endpoint(step, "from"), self._endpoint(step, "to"), None)
+        src, dst = self._endpoint(step, "from"), self._endpoint(step, "to")
+        self.network.take(src, dst, None, self._msg_type(step))
 
     def _do_drop_one(self, step: Step) -> None:
         pending = self.network.pending
@@ -387,12 +405,41 @@ class ScenarioDriver:
             pending.pop(step.int_arg(0) % len(pending))
 
     def _do_stabilize(self, step: Step) -> None:
+        """Ready on the nodes (default all), then deliver what is addressed to them.
+
+        Limited to listed nodes, messages to others stay in the network. Delivery is in
+        sending order, or with `order=recipient` grouped by recipient in ascending id
+        (as etcd's rafttest does).
+        """
+        listed = [int(a) for a in step.args]
+        by_recipient = step.options.get("order") == "recipient"
         for _ in range(_STABILIZE_ROUNDS):
-            had_ready = self._process(self.live_nodes())
-            if not had_ready and not self.network.pending:
+            nodes = [n for n in listed if n not in self.dead] if listed else self.live_nodes()
+            had_ready = self._process(nodes)
+            items = self._stabilize_deliveries(listed, by_recipient)
+            if not had_ready and not items:
                 return
-            items, self.network.pending = self.network.pending, []
             self._deliver(items)
+
+    def _stabilize_deliveries(
+        self, listed: list[int], by_recipient: bool
+    ) -> list[tuple[int, int, str]]:
+        if not listed and not by_recipient:
+            items, self.network.pending = self.network.pending, []
+            return items
+        recipients = sorted(set(listed) if listed else self.nodes)
+        if by_recipient:
+            return [item for node in recipients for item in self.network.take(None, node)]
+        wanted = set(recipients)
+        items = [item for item in self.network.pending if item[1] in wanted]
+        self.network.pending = [item for item in self.network.pending if item[1] not in wanted]
+        return items
+
+    def _do_election_timeout(self, step: Step) -> None:
+        node, timeout = step.int_arg(0), step.int_arg(1)
+        answer = self.call({"cmd": "set_election_timeout", "node": node, "timeout": timeout})
+        if answer.get("ok") is True:
+            self.timeouts[node] = timeout
 
     def _do_partition(self, step: Step) -> None:
         self.network.groups = [set(parse_ids(a)) for a in step.args]
@@ -443,20 +490,57 @@ class ScenarioDriver:
         "leader": "leader_id",
         "commit": "commit",
         "applied": "applied",
+        "first": "first_index",
         "last": "last_index",
+        "log_terms": "log_terms",
+        "voters": "voters",
+        "learners": "learners",
+        "next_voters": "next_voters",
     }
 
-    def _do_expect(self, step: Step) -> None:
-        node = step.int_arg(0)
+    def _state_of(self, step: Step, node: int) -> dict[str, Any]:
         answer = self.call({"cmd": "state", "node": node})
         state = answer.get("state")
         if not isinstance(state, dict):
             raise ExpectationFailed(f"line {step.line}: node {node} has no state: {answer}")
-        for key, wanted in step.options.items():
+        return state
+
+    @staticmethod
+    def _wanted(key: str, text: str) -> object:
+        """An `expect` option's value in the form the `state` answer carries it."""
+        if key == "log_terms":
+            return parse_terms(text)
+        if key in ("voters", "learners", "next_voters"):
+            return None if text == "none" else parse_ids(text)
+        if key == "paused":
+            return text == "true"
+        if key in ("role", "state"):
+            return text
+        return int(text)
+
+    def _do_expect(self, step: Step) -> None:
+        node = step.int_arg(0)
+        state = self._state_of(step, node)
+        for key, text in step.options.items():
             actual = state[self._EXPECT_FIELDS[key]]
-            if str(actual) != wanted:
+            if actual != self._wanted(key, text):
                 raise ExpectationFailed(
-                    f"line {step.line}: '{step.text()}': node {node} {key} is {actual}"
+                    f"line {step.line}: '{step.text()}': node {node} {key} is {_show(actual)}"
+                )
+
+    def _do_expect_progress(self, step: Step) -> None:
+        node, peer = step.int_arg(0), step.int_arg(1)
+        progress = self._state_of(step, node).get("progress")
+        if not isinstance(progress, dict):
+            raise ExpectationFailed(f"line {step.line}: node {node} reports no progress (leader?)")
+        view = progress.get(str(peer))
+        if not isinstance(view, dict):
+            raise ExpectationFailed(f"line {step.line}: node {node} tracks no peer {peer}")
+        for key, text in step.options.items():
+            if view[key] != self._wanted(key, text):
+                raise ExpectationFailed(
+                    f"line {step.line}: '{step.text()}': {node}'s {key} of {peer} is "
+                    f"{_show(view[key])}"
                 )
 
     def _do_expect_read(self, step: Step) -> None:
@@ -469,3 +553,12 @@ class ScenarioDriver:
             raise ExpectationFailed(
                 f"line {step.line}: node {node} read index is {seen[-1]['index']}"
             )
+
+
+def _show(value: object) -> str:
+    """A state value as the scenario language writes it."""
+    if isinstance(value, bool):
+        return str(value).lower()
+    if isinstance(value, list):
+        return ",".join(str(v) for v in value) or "(empty)"
+    return "none" if value is None else str(value)

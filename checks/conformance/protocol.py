@@ -26,6 +26,7 @@ __all__ = [
     "decode_snapshot_b64",
     "encode_snapshot",
     "message_route",
+    "message_type",
     "unb64",
 ]
 
@@ -106,18 +107,28 @@ def decode_snapshot_b64(text: object) -> eraftpb.Snapshot:
     return decode_snapshot(unb64(text))
 
 
+def _parse_message(encoded: object) -> pb.Message:
+    p = pb.Message()
+    try:
+        p.ParseFromString(unb64(encoded))
+    except Exception as exc:  # protobuf raises its own DecodeError
+        raise ProtocolError(f"malformed eraftpb.Message: {exc}") from None
+    return p
+
+
 def message_route(encoded: object) -> tuple[int, int]:
     """(from, to) of an encoded message, read without checking its enum values.
 
     Routing must work for any implementation's messages: etcd's entries may carry
     types raft-rs does not have (EntryConfChangeV2).
     """
-    p = pb.Message()
-    try:
-        p.ParseFromString(unb64(encoded))
-    except Exception as exc:  # protobuf raises its own DecodeError
-        raise ProtocolError(f"malformed eraftpb.Message: {exc}") from None
+    p = _parse_message(encoded)
     return getattr(p, "from"), p.to
+
+
+def message_type(encoded: object) -> int:
+    """The wire number of an encoded message's type (equal in raft-rs and etcd)."""
+    return int(_parse_message(encoded).msg_type)
 
 
 def _message_destination(encoded: object) -> int:

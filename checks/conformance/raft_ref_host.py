@@ -35,6 +35,8 @@ from raft_ref.eraftpb import (
     encode_message,
 )
 from raft_ref.errors import ConfigInvalid, Error, NoPendingMembershipChange, RaftPanic
+from raft_ref.progress.progress import Progress
+from raft_ref.raft import Raft, StateRole
 from raft_ref.raw_node import RawNode, Ready, SnapshotStatus
 from raft_ref.read_only import ReadOnlyOption
 from raft_ref.storage import MemStorage
@@ -81,6 +83,7 @@ def _ids(request: dict[str, Any], key: str) -> list[int]:
 def _config(node_id: int, options: dict[str, Any]) -> Config:
     if not isinstance(options, dict):
         raise ProtocolError("field 'config' must be an object")
+
     def number(key: str, default: int) -> int:
         return _int(options, key) if key in options else default
 
@@ -163,6 +166,7 @@ class RaftRefHost:
             "report_snapshot": self._report_snapshot,
             "transfer_leader": self._transfer_leader,
             "read_index": self._read_index,
+            "set_election_timeout": self._set_election_timeout,
             "state": self._state,
         }
 
@@ -334,6 +338,19 @@ class RaftRefHost:
         self._node(request).read_index(unb64(request.get("context", "")))
         return {"ok": True}
 
+    def _set_election_timeout(self, request: dict[str, Any]) -> Answer:
+        raft = self._node(request).raft
+        timeout = _int(request, "timeout")
+        if timeout < raft.election_timeout:
+            raise ConfigInvalid(
+                f"election timeout {timeout} is below election_tick {raft.election_timeout}"
+            )
+        # A one-value range, as at creation: every later re-randomisation draws it.
+        raft.min_election_timeout = timeout
+        raft.max_election_timeout = timeout + 1
+        raft.set_randomized_election_timeout(timeout)
+        return {"ok": True}
+
     def _state(self, request: dict[str, Any]) -> Answer:
         raft = self._node(request).raft
         log = raft.raft_log
@@ -355,5 +372,22 @@ class RaftRefHost:
                 "voters": sorted(prs.configuration.voters),
                 "learners": sorted(prs.configuration.learners),
                 "next_voters": None if following is None else sorted(following.voters),
+                "progress": _progress(raft) if raft.state is StateRole.Leader else None,
             },
         }
+
+
+def _progress_json(pr: Progress) -> Answer:
+    return {
+        "state": pr.state.name,
+        "match": pr.matched,
+        "next": pr.next_idx,
+        "paused": pr.is_paused(),
+        "inflight": pr.ins.count,
+        "pending_snapshot": pr.pending_snapshot,
+    }
+
+
+def _progress(raft: Raft[MemStorage]) -> Answer:
+    """The leader's view of each peer, keyed by id (a JSON object's keys are strings)."""
+    return {str(peer): _progress_json(pr) for peer, pr in sorted(raft.prs().iter())}

@@ -173,11 +173,17 @@ def play(
     mode: str,
     check_safety: bool,
     record: bool = False,
+    check_expectations: bool | None = None,
 ) -> tuple[ScenarioResult, ScenarioDriver]:
     """Runs `scenario` once on started sessions (the implementation under test last);
-    AdapterFailure ends it with status `error`."""
+    AdapterFailure ends it with status `error`. `expect` steps are checked in strict
+    mode unless `check_expectations` says otherwise."""
     observer: StateObserver | None = SafetyChecker() if check_safety else None
-    driver = ScenarioDriver(sessions, observer, check_expectations=mode == "strict", record=record)
+    if check_expectations is None:
+        check_expectations = mode == "strict"
+    driver = ScenarioDriver(
+        sessions, observer, check_expectations=check_expectations, record=record
+    )
     try:
         driver.run(scenario)
         result = ScenarioResult(scenario.name, "pass")
@@ -215,9 +221,13 @@ def run_scenarios(
     on_result: Callable[[ScenarioResult], None] | None = None,
     *,
     spec: RunSpec | None = None,
+    check_expectations: bool | None = None,
 ) -> RunSummary:
     """Plays every scenario; adapter failures end that scenario only. `spec` says what
-    ran them, for the traces' replay information."""
+    ran them, for the traces' replay information. `expect` steps are checked in strict
+    mode, and in protocol mode when `check_expectations` says so."""
+    if check_expectations is None:
+        check_expectations = mode == "strict"
     summary = RunSummary(session.name, mode)
     reference: Session | None = InProcessSession() if mode == "strict" else None
     spec = spec if spec is not None else _spec_of(session, mode)
@@ -242,7 +252,14 @@ def run_scenarios(
             expected = None
         check_safety = mode == "protocol" or expected is not None
         # Protocol mode observes every step anyway: recording costs nothing there.
-        raw, driver = play(scenario, sessions, mode, check_safety, record=mode == "protocol")
+        raw, driver = play(
+            scenario,
+            sessions,
+            mode,
+            check_safety,
+            record=mode == "protocol",
+            check_expectations=check_expectations,
+        )
         if raw.status == "error":
             started = False
             session.close()

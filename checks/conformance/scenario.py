@@ -22,14 +22,18 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from checks.conformance.properties import SAFETY_PROPERTIES
+from raft_ref.eraftpb import MessageType
 
 __all__ = [
+    "MESSAGE_TYPES",
     "ExpectedViolation",
     "Scenario",
     "ScenarioError",
     "Step",
     "load_scenario",
+    "parse_ids",
     "parse_scenario",
+    "parse_terms",
 ]
 
 
@@ -96,8 +100,29 @@ _CLUSTER_OPTIONS = frozenset(
         "max_size_per_msg",
         "max_inflight",
         "skip_bcast_commit",
+        "later",
     }
 )
+_EXPECT_OPTIONS = frozenset(
+    {
+        "role",
+        "term",
+        "vote",
+        "leader",
+        "commit",
+        "applied",
+        "first",
+        "last",
+        "log_terms",
+        "voters",
+        "learners",
+        "next_voters",
+    }
+)
+_PROGRESS_OPTIONS = frozenset({"state", "match", "next", "paused", "inflight", "pending_snapshot"})
+# Message types as raft-rs names them (eraftpb.MessageType); etcd's wire numbers are equal.
+MESSAGE_TYPES = frozenset(t.name for t in MessageType)
+PROGRESS_STATES = ("Probe", "Replicate", "Snapshot")
 VERBS: dict[str, tuple[str, frozenset[str]]] = {
     "cluster": ("", _CLUSTER_OPTIONS),
     "start": ("n", frozenset({"voters", "learners", "timeout"})),
@@ -110,11 +135,12 @@ VERBS: dict[str, tuple[str, frozenset[str]]] = {
     "remove-node": ("nn", frozenset()),
     "membership": ("n", frozenset({"voters", "learners"})),
     "process": ("?nnnnnnn", frozenset()),
-    "deliver": ("", frozenset({"from", "to", "count"})),
+    "deliver": ("", frozenset({"from", "to", "count", "type"})),
     "deliver-one": ("n", frozenset()),
-    "drop": ("", frozenset({"from", "to"})),
+    "drop": ("", frozenset({"from", "to", "type"})),
     "drop-one": ("n", frozenset()),
-    "stabilize": ("", frozenset()),
+    "stabilize": ("?nnnnnnn", frozenset({"order"})),
+    "election-timeout": ("nn", frozenset()),
     "partition": ("ll?llll", frozenset()),
     "isolate": ("n", frozenset()),
     "heal": ("", frozenset()),
@@ -123,7 +149,8 @@ VERBS: dict[str, tuple[str, frozenset[str]]] = {
     "report-snapshot": ("nns", frozenset()),
     "transfer-leader": ("nn", frozenset()),
     "read-index": ("n?s", frozenset()),
-    "expect": ("n", frozenset({"role", "term", "vote", "leader", "commit", "applied", "last"})),
+    "expect": ("n", _EXPECT_OPTIONS),
+    "expect-progress": ("nn", _PROGRESS_OPTIONS),
     "expect-read": ("n", frozenset({"index", "ctx"})),
 }
 
@@ -136,6 +163,11 @@ def parse_ids(text: str) -> list[int]:
     if any(i <= 0 for i in ids):
         raise ValueError(f"node ids must be positive: {text!r}")
     return ids
+
+
+def parse_terms(text: str) -> list[int]:
+    """'2,2,3' -> [2, 2, 3]; '' -> [] (an empty log)."""
+    return [int(part) for part in text.split(",")] if text else []
 
 
 def _check_args(verb: str, args: list[str]) -> None:
@@ -156,8 +188,22 @@ def _check_args(verb: str, args: list[str]) -> None:
 def _check_option(verb: str, key: str, value: str) -> None:
     if key not in VERBS[verb][1]:
         raise ValueError(f"{verb!r} has no option {key!r}")
-    if key in ("voters", "learners", "timeouts"):
+    if key in ("voters", "learners", "timeouts", "later") or (
+        key == "next_voters" and value != "none"
+    ):
         parse_ids(value)
+    elif key == "log_terms":
+        parse_terms(value)
+    elif key == "type" and value not in MESSAGE_TYPES:
+        raise ValueError(f"unknown message type {value!r} (raft-rs names: MsgAppend, ...)")
+    elif key == "order" and value not in ("sent", "recipient"):
+        raise ValueError("option 'order' is 'sent' or 'recipient'")
+    elif key == "state" and value not in PROGRESS_STATES:
+        raise ValueError(f"progress state is one of {', '.join(PROGRESS_STATES)}")
+    elif key == "paused" and value not in ("true", "false"):
+        raise ValueError("option 'paused' is true or false")
+    elif key in ("type", "order", "state", "paused"):
+        pass
     elif key in ("pre_vote", "check_quorum", "skip_bcast_commit"):
         if value not in ("", "true", "false"):
             raise ValueError(f"option {key!r} is a flag (true/false)")

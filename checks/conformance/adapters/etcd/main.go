@@ -403,6 +403,9 @@ func (n *node) command(cmd string, req request) (answer, error) {
 			return nil, err
 		}
 		n.raw.ReadIndex(ctx)
+	case "set_election_timeout":
+		// etcd draws the timeout from crypto/rand and offers no setter outside its tests.
+		return nil, failure{"Unsupported", "etcd's raft cannot fix a node's election timeout"}
 	case "state":
 		return answer{"state": n.state()}, nil
 	default:
@@ -604,7 +607,27 @@ func (n *node) state() answer {
 		"voters":      voters,
 		"learners":    setIDs(st.Config.Learners),
 		"next_voters": next,
+		"progress":    progress(st),
 	}
+}
+
+// progress is the leader's view of each peer (Status carries it only on a leader).
+func progress(st raft.Status) any {
+	if st.RaftState != raft.StateLeader {
+		return nil
+	}
+	peers := answer{}
+	for id, pr := range st.Progress {
+		peers[fmt.Sprint(id)] = answer{
+			"state":            strings.TrimPrefix(pr.State.String(), "State"),
+			"match":            pr.Match,
+			"next":             pr.Next,
+			"paused":           pr.IsPaused(),
+			"inflight":         pr.Inflights.Count(),
+			"pending_snapshot": pr.PendingSnapshot,
+		}
+	}
+	return peers
 }
 
 func encodeEntries(entries []*pb.Entry) []string {

@@ -12,12 +12,32 @@ use std::panic::{self, AssertUnwindSafe};
 use protobuf::Message as PbMessage;
 use raft::eraftpb::{ConfChange, ConfChangeType, ConfState, Entry, EntryType, Message, Snapshot};
 use raft::storage::MemStorage;
-use raft::{Config, Error, RawNode, ReadOnlyOption, SnapshotStatus, StorageError};
+use raft::{Config, Error, RawNode, ReadOnlyOption, SnapshotStatus, StateRole, StorageError};
 use serde_json::{json, Map, Value};
 
 const PROTOCOL_VERSION: u64 = 1;
 
-type Node = RawNode<MemStorage>;
+/// Every node draws its randomized timeout from [election_tick, this) and the host sets
+/// the wanted value after each command, so `set_election_timeout` may pick any value.
+/// Only `tick` reads the timeout, before any reset it triggers, so this behaves exactly
+/// as a one-value range [t, t + 1) would.
+const ELECTION_TICK_CEILING: usize = 1 << 30;
+
+struct Node {
+    raw: RawNode<MemStorage>,
+    /// The election timeout the node must use (0: the crate's own randomisation).
+    election_timeout: usize,
+}
+
+impl Node {
+    fn pin_election_timeout(&mut self) {
+        if self.election_timeout > 0 {
+            self.raw
+                .raft
+                .set_randomized_election_timeout(self.election_timeout);
+        }
+    }
+}
 type Answer = Result<Value, Failure>;
 
 /// Why a request was not carried out: a protocol error kind and a human detail.
@@ -167,6 +187,7 @@ impl Host {
             | "report_snapshot"
             | "transfer_leader"
             | "read_index"
+            | "set_election_timeout"
             | "state" => self.on_node(cmd, req),
             _ => Err(bad_request(format!("unknown command '{}'", cmd))),
         }
@@ -200,9 +221,9 @@ impl Host {
             ..Default::default()
         };
         if timeout > 0 {
-            // A one-value range [t, t + 1) makes every later re-randomisation draw t.
-            config.min_election_tick = timeout;
-            config.max_election_tick = timeout + 1;
+            check_election_timeout(timeout, config.election_tick)?;
+            config.min_election_tick = config.election_tick;
+            config.max_election_tick = ELECTION_TICK_CEILING;
         }
         let store = if voters.is_empty() && learners.is_empty() {
             MemStorage::new()
@@ -211,10 +232,12 @@ impl Host {
         };
         let created = panic::catch_unwind(AssertUnwindSafe(|| RawNode::new(&config, store)));
         match created {
-            Ok(Ok(mut node)) => {
-                if timeout > 0 {
-                    node.raft.set_randomized_election_timeout(timeout);
-                }
+            Ok(Ok(raw)) => {
+                let mut node = Node {
+                    raw,
+                    election_timeout: timeout,
+                };
+                node.pin_election_timeout();
                 self.nodes.insert(id, Some(node));
                 ok(json!({}))
             }
@@ -241,7 +264,11 @@ impl Host {
                 })
             }
         };
-        let outcome = panic::catch_unwind(AssertUnwindSafe(|| node_command(node, cmd, req)));
+        let outcome = panic::catch_unwind(AssertUnwindSafe(|| {
+            let answer = node_command(node, cmd, req);
+            node.pin_election_timeout();
+            answer
+        }));
         match outcome {
             Ok(answer) => answer,
             Err(cause) => {
@@ -260,7 +287,27 @@ impl Host {
     }
 }
 
-fn node_command(node: &mut Node, cmd: &str, req: &Value) -> Answer {
+fn check_election_timeout(timeout: usize, election_tick: usize) -> Result<(), Failure> {
+    if timeout < election_tick || timeout >= ELECTION_TICK_CEILING {
+        return Err(Failure {
+            kind: "ConfigInvalid",
+            detail: format!(
+                "election timeout {} must lie in [election_tick {}, {})",
+                timeout, election_tick, ELECTION_TICK_CEILING
+            ),
+        });
+    }
+    Ok(())
+}
+
+fn node_command(host_node: &mut Node, cmd: &str, req: &Value) -> Answer {
+    if cmd == "set_election_timeout" {
+        let timeout = uint(req, "timeout")? as usize;
+        check_election_timeout(timeout, host_node.raw.raft.get_election_timeout())?;
+        host_node.election_timeout = timeout;
+        return ok(json!({}));
+    }
+    let node = &mut host_node.raw;
     match cmd {
         "tick" => {
             node.tick();
@@ -342,7 +389,7 @@ fn node_command(node: &mut Node, cmd: &str, req: &Value) -> Answer {
 }
 
 /// Takes a Ready, reports it, persists and applies it as the protocol prescribes, advances.
-fn ready(node: &mut Node) -> Answer {
+fn ready(node: &mut RawNode<MemStorage>) -> Answer {
     if !node.has_ready() {
         return ok(json!({"ready": null, "apply_errors": []}));
     }
@@ -381,7 +428,7 @@ fn ready(node: &mut Node) -> Answer {
 }
 
 /// Applies the committed configuration changes; returns the errors they raised.
-fn apply_committed(node: &mut Node, entries: &[Entry]) -> Vec<Value> {
+fn apply_committed(node: &mut RawNode<MemStorage>, entries: &[Entry]) -> Vec<Value> {
     let mut errors = Vec::new();
     for entry in entries {
         if entry.get_entry_type() != EntryType::EntryConfChange || entry.data.is_empty() {
@@ -407,7 +454,7 @@ fn apply_committed(node: &mut Node, entries: &[Entry]) -> Vec<Value> {
     errors
 }
 
-fn store_configuration(node: &mut Node) {
+fn store_configuration(node: &mut RawNode<MemStorage>) {
     let conf = node.raft.prs().configuration().clone();
     let current = conf_state(
         conf.voters().iter().cloned().collect(),
@@ -431,7 +478,39 @@ fn store_configuration(node: &mut Node) {
     node.mut_store().wl().set_conf_state(current, pending);
 }
 
-fn state(node: &Node) -> Value {
+/// The leader's view of each peer; null on any other role.
+fn progress(node: &RawNode<MemStorage>) -> Value {
+    if node.raft.state != StateRole::Leader {
+        return Value::Null;
+    }
+    let mut peers = Map::new();
+    for (id, pr) in node.raft.prs().iter() {
+        peers.insert(
+            id.to_string(),
+            json!({
+                "state": format!("{:?}", pr.state),
+                "match": pr.matched,
+                "next": pr.next_idx,
+                "paused": pr.is_paused(),
+                "inflight": inflight_count(&pr.ins),
+                "pending_snapshot": pr.pending_snapshot,
+            }),
+        );
+    }
+    Value::Object(peers)
+}
+
+/// 0.6.0-alpha keeps the number of inflight messages private; its Debug form shows it.
+fn inflight_count(ins: &raft::Inflights) -> u64 {
+    let text = format!("{:?}", ins);
+    text.split("count: ")
+        .nth(1)
+        .and_then(|rest| rest.split(|c: char| !c.is_ascii_digit()).next())
+        .and_then(|digits| digits.parse().ok())
+        .expect("Inflights' Debug form shows its count")
+}
+
+fn state(node: &RawNode<MemStorage>) -> Value {
     let raft = &node.raft;
     let log = &raft.raft_log;
     let (first, last) = (log.first_index(), log.last_index());
@@ -451,6 +530,7 @@ fn state(node: &Node) -> Value {
         "voters": sorted(conf.voters().iter().cloned()),
         "learners": sorted(conf.learners().iter().cloned()),
         "next_voters": prs.next_configuration().as_ref().map(|c| sorted(c.voters().iter().cloned())),
+        "progress": progress(node),
     })
 }
 
