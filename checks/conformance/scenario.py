@@ -188,9 +188,9 @@ def _check_args(verb: str, args: list[str]) -> None:
 def _check_option(verb: str, key: str, value: str) -> None:
     if key not in VERBS[verb][1]:
         raise ValueError(f"{verb!r} has no option {key!r}")
-    if key in ("voters", "learners", "timeouts", "later") or (
-        key == "next_voters" and value != "none"
-    ):
+    if key == "next_voters" and value == "none":
+        pass
+    elif key in ("voters", "learners", "timeouts", "later", "next_voters"):
         parse_ids(value)
     elif key == "log_terms":
         parse_terms(value)
