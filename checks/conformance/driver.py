@@ -543,6 +543,11 @@ class ScenarioDriver:
                     f"{_show(view[key])}"
                 )
 
+    def _do_expect_dead(self, step: Step) -> None:
+        node = step.int_arg(0)
+        if node not in self.dead:
+            raise ExpectationFailed(f"line {step.line}: node {node} has not panicked")
+
     def _do_expect_read(self, step: Step) -> None:
         node = step.int_arg(0)
         ctx = b64(step.options.get("ctx", "r").encode())

@@ -172,6 +172,7 @@ def play(
     sessions: Sequence[Session],
     mode: str,
     check_safety: bool,
+    *,
     record: bool = False,
     check_expectations: bool | None = None,
 ) -> tuple[ScenarioResult, ScenarioDriver]:

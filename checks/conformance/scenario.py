@@ -151,6 +151,7 @@ VERBS: dict[str, tuple[str, frozenset[str]]] = {
     "read-index": ("n?s", frozenset()),
     "expect": ("n", _EXPECT_OPTIONS),
     "expect-progress": ("nn", _PROGRESS_OPTIONS),
+    "expect-dead": ("n", frozenset()),
     "expect-read": ("n", frozenset({"index", "ctx"})),
 }
 
