@@ -29,8 +29,11 @@ CORPUS = sorted(
 )
 
 
+ETCD_DERIVED = sorted(CORPUS[0].parent.joinpath("etcd").glob("*.scn"))
+
+
 def _failures(binary: Path, mode: str, random_count: int) -> list[tuple[str, str, str]]:
-    scenarios = [load_scenario(p) for p in CORPUS]
+    scenarios = [load_scenario(p) for p in CORPUS + ETCD_DERIVED]
     scenarios += [random_scenario(11, n) for n in range(random_count)]
     summary = run_scenarios(scenarios, SubprocessSession([str(binary)], timeout=30), mode)
     assert summary.counts()["run"] == len(scenarios)

@@ -33,6 +33,21 @@ def test_corpus_passes_in_process_with_its_expectations() -> None:
     assert summary.counts()["run"] == len(CORPUS)
 
 
+ETCD_DERIVED = sorted((ROOT / "checks" / "conformance" / "scenarios" / "etcd").glob("*.scn"))
+
+
+def test_etcd_derived_scenarios_pass_in_process_with_their_expectations() -> None:
+    summary = run_scenarios([load_scenario(p) for p in ETCD_DERIVED], InProcessSession(), "strict")
+    assert [(r.name, r.status, r.detail) for r in summary.results if r.status != "pass"] == []
+    assert summary.counts()["run"] == len(ETCD_DERIVED) >= 17
+
+
+def test_each_etcd_derived_scenario_names_its_etcd_file() -> None:
+    for path in ETCD_DERIVED:
+        first_line = path.read_text(encoding="utf-8").splitlines()[0]
+        assert first_line.startswith(f"# etcd-io/raft testdata/{path.stem}.txt:"), path.name
+
+
 def test_subprocess_adapter_matches_in_process_on_corpus_and_random() -> None:
     scenarios = [load_scenario(p) for p in CORPUS]
     scenarios += [random_scenario(7, n, steps=40) for n in range(4)]
