@@ -564,11 +564,20 @@ func (n *node) compact(req request) (answer, error) {
 	if err != nil {
 		return nil, err
 	}
-	if _, err := n.storage.CreateSnapshot(index, n.conf, nil); err != nil &&
+	// The protocol's compact(i) makes i the first index, as raft-rs's MemStorage does;
+	// etcd's Compact(i) keeps i as the log's dummy entry, so its first index is i + 1.
+	if index <= 1 {
+		return answer{}, nil
+	}
+	last := index - 1
+	// The snapshot covers everything applied (raft-rs's MemStorage builds its snapshot
+	// at the commit index), so a follower it catches up needs no more appends.
+	at := max(n.raw.Status().Applied, last)
+	if _, err := n.storage.CreateSnapshot(at, n.conf, nil); err != nil &&
 		!errors.Is(err, raft.ErrSnapOutOfDate) {
 		return nil, raftFailure(err)
 	}
-	if err := n.storage.Compact(index); err != nil && !errors.Is(err, raft.ErrCompacted) {
+	if err := n.storage.Compact(last); err != nil && !errors.Is(err, raft.ErrCompacted) {
 		return nil, raftFailure(err)
 	}
 	return answer{}, nil
