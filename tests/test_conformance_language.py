@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from checks.conformance.driver import ExpectationFailed, ScenarioDriver
-from checks.conformance.protocol import message_route, message_type
+from checks.conformance.protocol import decode_message_b64, message_route, message_type
 from checks.conformance.runner import run_scenarios
 from checks.conformance.scenario import ScenarioError, parse_scenario
 from checks.conformance.sessions import InProcessSession
@@ -68,6 +68,22 @@ def test_a_later_member_is_created_by_start_and_caught_up() -> None:
 def test_a_later_member_does_not_exist_before_start() -> None:
     driver = _drive("cluster voters=1,2,3 later=3\n")
     assert driver.live_nodes() == [1, 2]
+
+
+def test_members_can_start_from_a_later_bootstrap_index() -> None:
+    text = (
+        "cluster voters=1,2,3 index=6 later=3\nstart 3 voters=1,2,3 index=1\n"
+        "expect 1 first=7 last=6 commit=6\nexpect 3 first=2 last=1 commit=1\n"
+    )
+    _drive(text)
+
+
+def test_send_snapshot_puts_the_applications_snapshot_in_the_network() -> None:
+    driver = _drive(ELECTED + "send-snapshot 1 3\n")
+    ((src, dst, kind),) = _pending(driver)
+    assert (src, dst, kind) == (1, 3, MessageType.MsgSnapshot)
+    snapshot = decode_message_b64(driver.network.pending[0][2]).snapshot
+    assert snapshot is not None and snapshot.metadata.index == 2
 
 
 def test_election_timeout_changes_mid_run() -> None:

@@ -249,16 +249,21 @@ class ScenarioDriver:
 
     # --- steps -----------------------------------------------------------------------
 
-    def _create(self, node: int, voters: list[int], learners: list[int], timeout: int) -> None:
+    def _create(
+        self, node: int, voters: list[int], learners: list[int], timeout: int, index: int = 1
+    ) -> None:
         self.nodes.add(node)
         config = dict(self.config, election_timeout=timeout)
-        request = {
+        request: dict[str, Any] = {
             "cmd": "create",
             "node": node,
             "voters": voters,
             "learners": learners,
             "config": config,
         }
+        if index != 1:
+            # Members start from a snapshot at this index instead of 1.
+            request["index"] = index
         self.call(request)
 
     def _do_cluster(self, step: Step) -> None:
@@ -285,7 +290,7 @@ class ScenarioDriver:
             timeout = timeouts[i] if i < len(timeouts) else election_tick + i
             self.timeouts[node] = timeout
             if node not in later:
-                self._create(node, voters, learners, timeout)
+                self._create(node, voters, learners, timeout, int(o.get("index", "1")))
 
     def _do_start(self, step: Step) -> None:
         node = step.int_arg(0)
@@ -294,7 +299,7 @@ class ScenarioDriver:
         self.timeouts[node] = timeout
         voters = parse_ids(step.options.get("voters", ""))
         learners = parse_ids(step.options.get("learners", ""))
-        self._create(node, voters, learners, timeout)
+        self._create(node, voters, learners, timeout, int(step.options.get("index", "1")))
 
     def _do_tick(self, step: Step) -> None:
         count = step.int_arg(1) if len(step.args) > 1 else 1
@@ -434,6 +439,14 @@ class ScenarioDriver:
         items = [item for item in self.network.pending if item[1] in wanted]
         self.network.pending = [item for item in self.network.pending if item[1] not in wanted]
         return items
+
+    def _do_send_snapshot(self, step: Step) -> None:
+        """The application of node N sends peer P a snapshot of N's storage by itself."""
+        node, peer = step.int_arg(0), step.int_arg(1)
+        answer = self.call({"cmd": "snapshot_message", "node": node, "to": peer})
+        message = answer.get("message")
+        if answer.get("ok") is True and isinstance(message, str):
+            self.network.pending.append((node, peer, message))
 
     def _do_election_timeout(self, step: Step) -> None:
         node, timeout = step.int_arg(0), step.int_arg(1)

@@ -30,6 +30,10 @@ from raft_ref.eraftpb import (
     ConfState,
     Entry,
     EntryType,
+    Message,
+    MessageType,
+    Snapshot,
+    SnapshotMetadata,
     decode_conf_change,
     encode_entry,
     encode_message,
@@ -115,6 +119,17 @@ def _config(node_id: int, options: dict[str, Any]) -> Config:
     return config
 
 
+def _bootstrapped(conf_state: ConfState, index: int, snapshot_term_of_entry: bool) -> MemStorage:
+    """A member's storage: a snapshot at `index` (at least 1), term 1, holding `conf_state`."""
+    if index < 1:
+        raise ProtocolError("field 'index' must be at least 1")
+    store = MemStorage.new_with_conf_state(conf_state, snapshot_term_of_entry)
+    if index > 1:
+        meta = SnapshotMetadata(conf_state=conf_state, index=index, term=1)
+        store.wl().apply_snapshot(Snapshot(metadata=meta))
+    return store
+
+
 def _sorted_conf_state(voters: object, learners: object) -> ConfState:
     return ConfState(sorted(voters), sorted(learners))  # type: ignore[call-overload]
 
@@ -167,6 +182,7 @@ class RaftRefHost:
             "transfer_leader": self._transfer_leader,
             "read_index": self._read_index,
             "set_election_timeout": self._set_election_timeout,
+            "snapshot_message": self._snapshot_message,
             "state": self._state,
         }
 
@@ -222,8 +238,9 @@ class RaftRefHost:
         except ConfigInvalid as exc:
             return {"ok": False, "error": "ConfigInvalid", "detail": str(exc)}
         fixed = self.snapshot_term_of_entry
+        index = _int(request, "index") if "index" in request else 1
         if voters or learners:
-            store = MemStorage.new_with_conf_state(_sorted_conf_state(voters, learners), fixed)
+            store = _bootstrapped(_sorted_conf_state(voters, learners), index, fixed)
         else:
             store = MemStorage.new(fixed)
         node: Node = RawNode(config, store)
@@ -337,6 +354,18 @@ class RaftRefHost:
     def _read_index(self, request: dict[str, Any]) -> Answer:
         self._node(request).read_index(unb64(request.get("context", "")))
         return {"ok": True}
+
+    def _snapshot_message(self, request: dict[str, Any]) -> Answer:
+        raft = self._node(request).raft
+        snapshot = raft.raft_log.store.snapshot(0)
+        msg = Message(
+            msg_type=MessageType.MsgSnapshot,
+            to=_int(request, "to"),
+            from_=raft.id,
+            term=raft.term,
+            snapshot=snapshot,
+        )
+        return {"ok": True, "message": b64(encode_message(msg))}
 
     def _set_election_timeout(self, request: dict[str, Any]) -> Answer:
         raft = self._node(request).raft

@@ -101,6 +101,7 @@ _CLUSTER_OPTIONS = frozenset(
         "max_inflight",
         "skip_bcast_commit",
         "later",
+        "index",
     }
 )
 _EXPECT_OPTIONS = frozenset(
@@ -125,7 +126,7 @@ MESSAGE_TYPES = frozenset(t.name for t in MessageType)
 PROGRESS_STATES = ("Probe", "Replicate", "Snapshot")
 VERBS: dict[str, tuple[str, frozenset[str]]] = {
     "cluster": ("", _CLUSTER_OPTIONS),
-    "start": ("n", frozenset({"voters", "learners", "timeout"})),
+    "start": ("n", frozenset({"voters", "learners", "timeout", "index"})),
     "tick": ("n?n", frozenset()),
     "tick-all": ("?n", frozenset()),
     "campaign": ("n", frozenset()),
@@ -141,6 +142,7 @@ VERBS: dict[str, tuple[str, frozenset[str]]] = {
     "drop-one": ("n", frozenset()),
     "stabilize": ("?nnnnnnn", frozenset({"order"})),
     "election-timeout": ("nn", frozenset()),
+    "send-snapshot": ("nn", frozenset()),
     "partition": ("ll?llll", frozenset()),
     "isolate": ("n", frozenset()),
     "heal": ("", frozenset()),

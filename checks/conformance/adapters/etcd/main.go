@@ -280,17 +280,24 @@ func (h *host) create(req request) (answer, error) {
 	if _, err = opts.flag("skip_bcast_commit"); err != nil {
 		return nil, err
 	}
+	index, err := req.uintOr("index", 1)
+	if err != nil {
+		return nil, err
+	}
+	if index == 0 {
+		return nil, badRequest("field 'index' must be at least 1")
+	}
 	storage := raft.NewMemoryStorage()
 	conf := &pb.ConfState{Voters: sorted(voters), Learners: sorted(learners)}
 	if len(voters)+len(learners) > 0 {
 		snap := &pb.Snapshot{Metadata: &pb.SnapshotMetadata{
-			ConfState: conf, Index: proto.Uint64(1), Term: proto.Uint64(1),
+			ConfState: conf, Index: proto.Uint64(index), Term: proto.Uint64(1),
 		}}
 		if err := storage.ApplySnapshot(snap); err != nil {
 			return nil, raftFailure(err)
 		}
 		// raft-rs's storage also starts at term 1, so the first election is term 2.
-		hs := &pb.HardState{Term: proto.Uint64(1), Commit: proto.Uint64(1)}
+		hs := &pb.HardState{Term: proto.Uint64(1), Commit: proto.Uint64(index)}
 		if err := storage.SetHardState(hs); err != nil {
 			return nil, raftFailure(err)
 		}
@@ -403,6 +410,8 @@ func (n *node) command(cmd string, req request) (answer, error) {
 			return nil, err
 		}
 		n.raw.ReadIndex(ctx)
+	case "snapshot_message":
+		return n.snapshotMessage(req)
 	case "set_election_timeout":
 		// etcd draws the timeout from crypto/rand and offers no setter outside its tests.
 		return nil, failure{"Unsupported", "etcd's raft cannot fix a node's election timeout"}
@@ -412,6 +421,28 @@ func (n *node) command(cmd string, req request) (answer, error) {
 		return nil, badRequest("unknown command '%s'", cmd)
 	}
 	return answer{}, nil
+}
+
+// snapshotMessage is a MsgSnap carrying the node's storage snapshot, as an application
+// sending a snapshot by itself would build it.
+func (n *node) snapshotMessage(req request) (answer, error) {
+	to, err := req.uint("to")
+	if err != nil {
+		return nil, err
+	}
+	snap, err := n.storage.Snapshot()
+	if err != nil {
+		return nil, raftFailure(err)
+	}
+	st := n.raw.BasicStatus()
+	msg := &pb.Message{
+		Type:     pb.MessageType_MsgSnap.Enum(),
+		To:       proto.Uint64(to),
+		From:     proto.Uint64(st.ID),
+		Term:     proto.Uint64(st.HardState.GetTerm()),
+		Snapshot: snap,
+	}
+	return answer{"message": encoded(msg)}, nil
 }
 
 func (n *node) proposeConfChange(req request) (answer, error) {
@@ -526,8 +557,8 @@ func (n *node) ready() (answer, error) {
 	return answer{"ready": report, "apply_errors": applyErrors}, nil
 }
 
-// applyCommitted applies committed configuration changes and records each new
-// configuration in a storage snapshot, so a snapshot sent later carries it.
+// applyCommitted applies committed configuration changes, then records the applied
+// state in the storage's snapshot, so a snapshot sent later carries it.
 func (n *node) applyCommitted(entries []*pb.Entry) []any {
 	errs := []any{}
 	for _, e := range entries {
@@ -551,12 +582,25 @@ func (n *node) applyCommitted(entries []*pb.Entry) []any {
 			continue
 		}
 		n.conf = n.raw.ApplyConfChange(cc)
-		if _, err := n.storage.CreateSnapshot(e.GetIndex(), n.conf, nil); err != nil &&
-			!errors.Is(err, raft.ErrSnapOutOfDate) {
-			errs = append(errs, answer{"index": e.GetIndex(), "error": raftFailure(err).kind})
+	}
+	if len(entries) > 0 {
+		last := entries[len(entries)-1].GetIndex()
+		if err := n.snapshotAt(last); err != nil {
+			errs = append(errs, answer{"index": last, "error": raftFailure(err).kind})
 		}
 	}
 	return errs
+}
+
+// snapshotAt makes the storage's snapshot cover everything applied up to index, with
+// the configuration as applied: raft-rs's MemStorage builds its snapshot at the commit
+// index on demand, so a snapshot the leader sends is never older than its applied state.
+func (n *node) snapshotAt(index uint64) error {
+	if _, err := n.storage.CreateSnapshot(index, n.conf, nil); err != nil &&
+		!errors.Is(err, raft.ErrSnapOutOfDate) {
+		return err
+	}
+	return nil
 }
 
 func (n *node) compact(req request) (answer, error) {
@@ -570,11 +614,7 @@ func (n *node) compact(req request) (answer, error) {
 		return answer{}, nil
 	}
 	last := index - 1
-	// The snapshot covers everything applied (raft-rs's MemStorage builds its snapshot
-	// at the commit index), so a follower it catches up needs no more appends.
-	at := max(n.raw.Status().Applied, last)
-	if _, err := n.storage.CreateSnapshot(at, n.conf, nil); err != nil &&
-		!errors.Is(err, raft.ErrSnapOutOfDate) {
+	if err := n.snapshotAt(max(n.raw.Status().Applied, last)); err != nil {
 		return nil, raftFailure(err)
 	}
 	if err := n.storage.Compact(last); err != nil && !errors.Is(err, raft.ErrCompacted) {

@@ -21,9 +21,9 @@ use std::panic::{self, AssertUnwindSafe};
 use protobuf::Message as PbMessage;
 use raft::eraftpb::{
     ConfChange, ConfChangeSingle, ConfChangeType, ConfChangeV2, Entry, EntryType, HardState,
-    Message, Snapshot,
+    Message, MessageType, Snapshot,
 };
-use raft::storage::MemStorage;
+use raft::storage::{MemStorage, Storage};
 use raft::{
     Config, Error, ProgressState, RawNode, ReadOnlyOption, SnapshotStatus, StateRole, StorageError,
 };
@@ -191,6 +191,7 @@ impl Host {
             | "transfer_leader"
             | "read_index"
             | "set_election_timeout"
+            | "snapshot_message"
             | "state" => self.on_node(cmd, req),
             _ => Err(bad_request(format!("unknown command '{}'", cmd))),
         }
@@ -228,9 +229,13 @@ impl Host {
             config.min_election_tick = config.election_tick;
             config.max_election_tick = ELECTION_TICK_CEILING;
         }
+        let index = uint_or(req, "index", 1)?;
+        if index == 0 {
+            return Err(bad_request("field 'index' must be at least 1"));
+        }
         let store = MemStorage::new();
         if !voters.is_empty() || !learners.is_empty() {
-            bootstrap(&store, voters, learners).map_err(raft_failure)?;
+            bootstrap(&store, voters, learners, index).map_err(raft_failure)?;
         }
         let logger = Logger::root(Discard, o!());
         let created =
@@ -304,11 +309,16 @@ fn check_election_timeout(timeout: usize, election_tick: usize) -> Result<(), Fa
     Ok(())
 }
 
-/// The storage of a member: a snapshot at index 1, term 1 holding the configuration.
-fn bootstrap(store: &MemStorage, voters: Vec<u64>, learners: Vec<u64>) -> raft::Result<()> {
+/// The storage of a member: a snapshot at `index`, term 1 holding the configuration.
+fn bootstrap(
+    store: &MemStorage,
+    voters: Vec<u64>,
+    learners: Vec<u64>,
+    index: u64,
+) -> raft::Result<()> {
     let mut snap = Snapshot::default();
     let meta = snap.mut_metadata();
-    meta.index = 1;
+    meta.index = index;
     meta.term = 1;
     meta.mut_conf_state().voters = sorted(voters);
     meta.mut_conf_state().learners = sorted(learners);
@@ -386,6 +396,17 @@ fn node_command(node: &mut Node, cmd: &str, req: &Value) -> Answer {
             check_election_timeout(timeout, raw.raft.election_timeout())?;
             node.election_timeout = timeout;
             ok(json!({}))
+        }
+        "snapshot_message" => {
+            let to = uint(req, "to")?;
+            let snapshot = raw.store().snapshot(0, to).map_err(raft_failure)?;
+            let mut msg = Message::default();
+            msg.set_msg_type(MessageType::MsgSnapshot);
+            msg.to = to;
+            msg.from = raw.raft.id;
+            msg.term = raw.raft.term;
+            msg.set_snapshot(snapshot);
+            ok(json!({ "message": encoded(&msg) }))
         }
         "state" => ok(json!({ "state": state(raw) })),
         _ => Err(bad_request(format!("unknown command '{}'", cmd))),

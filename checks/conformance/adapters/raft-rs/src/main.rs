@@ -10,8 +10,10 @@ use std::io::{self, BufRead, Write};
 use std::panic::{self, AssertUnwindSafe};
 
 use protobuf::Message as PbMessage;
-use raft::eraftpb::{ConfChange, ConfChangeType, ConfState, Entry, EntryType, Message, Snapshot};
-use raft::storage::MemStorage;
+use raft::eraftpb::{
+    ConfChange, ConfChangeType, ConfState, Entry, EntryType, Message, MessageType, Snapshot,
+};
+use raft::storage::{MemStorage, Storage};
 use raft::{Config, Error, RawNode, ReadOnlyOption, SnapshotStatus, StateRole, StorageError};
 use serde_json::{json, Map, Value};
 
@@ -188,6 +190,7 @@ impl Host {
             | "transfer_leader"
             | "read_index"
             | "set_election_timeout"
+            | "snapshot_message"
             | "state" => self.on_node(cmd, req),
             _ => Err(bad_request(format!("unknown command '{}'", cmd))),
         }
@@ -225,10 +228,14 @@ impl Host {
             config.min_election_tick = config.election_tick;
             config.max_election_tick = ELECTION_TICK_CEILING;
         }
+        let index = uint_or(req, "index", 1)?;
+        if index == 0 {
+            return Err(bad_request("field 'index' must be at least 1"));
+        }
         let store = if voters.is_empty() && learners.is_empty() {
             MemStorage::new()
         } else {
-            MemStorage::new_with_conf_state(conf_state(voters, learners))
+            bootstrapped(conf_state(voters, learners), index).map_err(raft_failure)?
         };
         let created = panic::catch_unwind(AssertUnwindSafe(|| RawNode::new(&config, store)));
         match created {
@@ -285,6 +292,20 @@ impl Host {
             }
         }
     }
+}
+
+/// A member's storage: a snapshot at `index` (at least 1), term 1, holding `conf`.
+fn bootstrapped(conf: ConfState, index: u64) -> raft::Result<MemStorage> {
+    let store = MemStorage::new_with_conf_state(conf.clone());
+    if index > 1 {
+        let mut snapshot = Snapshot::default();
+        let meta = snapshot.mut_metadata();
+        meta.index = index;
+        meta.term = 1;
+        meta.set_conf_state(conf);
+        store.wl().apply_snapshot(snapshot)?;
+    }
+    Ok(store)
 }
 
 fn check_election_timeout(timeout: usize, election_tick: usize) -> Result<(), Failure> {
@@ -382,6 +403,16 @@ fn node_command(host_node: &mut Node, cmd: &str, req: &Value) -> Answer {
         "read_index" => {
             node.read_index(bytes(req, "context")?);
             ok(json!({}))
+        }
+        "snapshot_message" => {
+            let snapshot = node.get_store().snapshot(0).map_err(raft_failure)?;
+            let mut msg = Message::default();
+            msg.set_msg_type(MessageType::MsgSnapshot);
+            msg.to = uint(req, "to")?;
+            msg.from = node.raft.id;
+            msg.term = node.raft.term;
+            msg.set_snapshot(snapshot);
+            ok(json!({ "message": encoded(&msg) }))
         }
         "state" => ok(json!({ "state": state(node) })),
         _ => Err(bad_request(format!("unknown command '{}'", cmd))),
