@@ -13,8 +13,8 @@ from pathlib import Path
 
 import pytest
 
-from checks.conformance.random_scenarios import random_scenario
 from checks.conformance.protocol import PROTOCOL_VERSION
+from checks.conformance.random_scenarios import random_scenario
 from checks.conformance.runner import (
     ETCD_BINARY,
     RAFT_RS_07_BINARY,
