@@ -55,6 +55,14 @@ def test_raft_rs_07_keeps_raft_safety_on_the_corpus() -> None:
     assert _failures(RAFT_RS_07_BINARY, "protocol", random_count=20) == []
 
 
+@pytest.mark.skipif(not ETCD_BINARY.exists(), reason="etcd adapter not built")
+def test_etcd_meets_the_expectations_of_its_own_interaction_tests() -> None:
+    scenarios = [load_scenario(p) for p in ETCD_DERIVED]
+    session = SubprocessSession([str(ETCD_BINARY)], timeout=30)
+    summary = run_scenarios(scenarios, session, "protocol", check_expectations=True)
+    assert [(r.name, r.detail) for r in summary.results if r.status != "pass"] == []
+
+
 REAL_ADAPTERS = [
     pytest.param(
         binary, id=binary.name, marks=pytest.mark.skipif(not binary.exists(), reason="not built")

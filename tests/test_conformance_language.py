@@ -125,6 +125,14 @@ def test_a_wrong_expectation_says_what_it_found(step: str, message: str) -> None
         _drive(ELECTED + "propose 1 a\nstabilize\n" + step + "\n")
 
 
+def test_raft_rs_only_expectations_are_skipped_in_protocol_mode() -> None:
+    scenario = parse_scenario("p", ELECTED + "expect 1 term=9 only=raft-rs\n")
+    strict = run_scenarios([scenario], InProcessSession(), "strict")
+    asked = run_scenarios([scenario], InProcessSession(), "protocol", check_expectations=True)
+    assert strict.results[0].status == "failed"
+    assert asked.results[0].status == "pass"
+
+
 def test_protocol_mode_checks_expect_steps_when_asked() -> None:
     scenario = parse_scenario("p", ELECTED + "expect 1 term=9\n")
     quiet = run_scenarios([scenario], InProcessSession(), "protocol")
@@ -142,6 +150,7 @@ def test_protocol_mode_checks_expect_steps_when_asked() -> None:
         ("cluster\nexpect-progress 1 2 paused=yes\n", "'paused' is true or false"),
         ("cluster\nexpect 1 log_terms=a\n", "s:2:"),
         ("cluster\nelection-timeout 1\n", "takes 2 to 2 arguments"),
+        ("cluster\nexpect 1 term=2 only=etcd\n", "'only' is 'raft-rs'"),
     ],
 )
 def test_malformed_new_steps_name_file_and_line(text: str, message: str) -> None:

@@ -157,6 +157,7 @@ class ScenarioDriver:
         observer: StateObserver | None = None,
         check_expectations: bool = True,
         record: bool = False,
+        raft_rs_expectations: bool = True,
     ) -> None:
         self.sessions = list(sessions)
         self.observer = observer
@@ -165,6 +166,8 @@ class ScenarioDriver:
         # With `record`, `recorded` gets the states after every step (for traces).
         self.record = record
         self.recorded: list[RecordedStep] = []
+        # Those marked `only=raft-rs` record raft-rs's choice where others differ.
+        self.raft_rs_expectations = raft_rs_expectations
         self.transcript: list[Exchange] = []
         self.config: dict[str, Any] = {}
         self.timeouts: dict[int, int] = {}
@@ -206,7 +209,7 @@ class ScenarioDriver:
                 raise AdapterFailure("malformed", f"reset refused: {answer}")
         for step in scenario.steps:
             self._step = step
-            if step.verb.startswith("expect") and not self.check_expectations:
+            if step.verb.startswith("expect") and not self._applies(step):
                 continue
             handler = getattr(self, "_do_" + step.verb.replace("-", "_"))
             states: dict[int, dict[str, Any]] | None = None
@@ -238,6 +241,11 @@ class ScenarioDriver:
                 if answer.get("ok") is True and isinstance(answer.get("state"), dict):
                     states[node] = answer["state"]
         self.recorded.append(RecordedStep(step, states, tuple(self.network.pending)))
+
+    def _applies(self, step: Step) -> bool:
+        if not self.check_expectations:
+            return False
+        return self.raft_rs_expectations or step.options.get("only") != "raft-rs"
 
     def states(self) -> dict[int, dict[str, Any]]:
         states: dict[int, dict[str, Any]] = {}
@@ -534,7 +542,7 @@ class ScenarioDriver:
     def _do_expect(self, step: Step) -> None:
         node = step.int_arg(0)
         state = self._state_of(step, node)
-        for key, text in step.options.items():
+        for key, text in _compared(step):
             actual = state[self._EXPECT_FIELDS[key]]
             if actual != self._wanted(key, text):
                 raise ExpectationFailed(
@@ -549,7 +557,7 @@ class ScenarioDriver:
         view = progress.get(str(peer))
         if not isinstance(view, dict):
             raise ExpectationFailed(f"line {step.line}: node {node} tracks no peer {peer}")
-        for key, text in step.options.items():
+        for key, text in _compared(step):
             if view[key] != self._wanted(key, text):
                 raise ExpectationFailed(
                     f"line {step.line}: '{step.text()}': {node}'s {key} of {peer} is "
@@ -571,6 +579,11 @@ class ScenarioDriver:
             raise ExpectationFailed(
                 f"line {step.line}: node {node} read index is {seen[-1]['index']}"
             )
+
+
+def _compared(step: Step) -> list[tuple[str, str]]:
+    """An expectation's (field, value) pairs, without the `only` marker."""
+    return [(key, text) for key, text in step.options.items() if key != "only"]
 
 
 def _show(value: object) -> str:

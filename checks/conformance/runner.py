@@ -183,7 +183,11 @@ def play(
     if check_expectations is None:
         check_expectations = mode == "strict"
     driver = ScenarioDriver(
-        sessions, observer, check_expectations=check_expectations, record=record
+        sessions,
+        observer,
+        check_expectations=check_expectations,
+        record=record,
+        raft_rs_expectations=mode == "strict",
     )
     try:
         driver.run(scenario)
@@ -226,7 +230,8 @@ def run_scenarios(
 ) -> RunSummary:
     """Plays every scenario; adapter failures end that scenario only. `spec` says what
     ran them, for the traces' replay information. `expect` steps are checked in strict
-    mode, and in protocol mode when `check_expectations` says so."""
+    mode, and in protocol mode when `check_expectations` says so, except those marked
+    `only=raft-rs`."""
     if check_expectations is None:
         check_expectations = mode == "strict"
     summary = RunSummary(session.name, mode)

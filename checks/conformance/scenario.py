@@ -118,9 +118,12 @@ _EXPECT_OPTIONS = frozenset(
         "voters",
         "learners",
         "next_voters",
+        "only",
     }
 )
-_PROGRESS_OPTIONS = frozenset({"state", "match", "next", "paused", "inflight", "pending_snapshot"})
+_PROGRESS_OPTIONS = frozenset(
+    {"state", "match", "next", "paused", "inflight", "pending_snapshot", "only"}
+)
 # Message types as raft-rs names them (eraftpb.MessageType); etcd's wire numbers are equal.
 MESSAGE_TYPES = frozenset(t.name for t in MessageType)
 PROGRESS_STATES = ("Probe", "Replicate", "Snapshot")
@@ -153,7 +156,7 @@ VERBS: dict[str, tuple[str, frozenset[str]]] = {
     "read-index": ("n?s", frozenset()),
     "expect": ("n", _EXPECT_OPTIONS),
     "expect-progress": ("nn", _PROGRESS_OPTIONS),
-    "expect-dead": ("n", frozenset()),
+    "expect-dead": ("n", frozenset({"only"})),
     "expect-read": ("n", frozenset({"index", "ctx"})),
 }
 
@@ -205,7 +208,9 @@ def _check_option(verb: str, key: str, value: str) -> None:
         raise ValueError(f"progress state is one of {', '.join(PROGRESS_STATES)}")
     elif key == "paused" and value not in ("true", "false"):
         raise ValueError("option 'paused' is true or false")
-    elif key in ("type", "order", "state", "paused"):
+    elif key == "only" and value != "raft-rs":
+        raise ValueError("option 'only' is 'raft-rs'")
+    elif key in ("type", "order", "state", "paused", "only"):
         pass
     elif key in ("pre_vote", "check_quorum", "skip_bcast_commit"):
         if value not in ("", "true", "false"):
