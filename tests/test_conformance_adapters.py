@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from checks.conformance.protocol import PROTOCOL_VERSION
+from checks.conformance.protocol import PROTOCOL_VERSION, message_route, message_type
 from checks.conformance.random_scenarios import random_scenario
 from checks.conformance.runner import (
     ETCD_BINARY,
@@ -23,6 +23,7 @@ from checks.conformance.runner import (
 )
 from checks.conformance.scenario import load_scenario
 from checks.conformance.sessions import SubprocessSession
+from raft_ref.eraftpb import MessageType
 
 CORPUS = sorted(
     (Path(__file__).resolve().parents[1] / "checks/conformance/scenarios").glob("*.scn")
@@ -96,6 +97,32 @@ def test_adapters_report_configuration_errors(
         created = session.request({"cmd": "create", "node": 1, "voters": [1], "config": {}})
         assert created["ok"] is True
         assert session.request({"cmd": "hello", "version": PROTOCOL_VERSION})["ok"] is True
+    finally:
+        session.close()
+
+
+@pytest.mark.parametrize("binary", REAL_ADAPTERS)
+def test_adapters_answer_the_commands_etcds_tests_need(binary: Path) -> None:
+    session = SubprocessSession([str(binary)], timeout=30)
+    session.start()
+    try:
+        config = {"election_tick": 10, "election_timeout": 12}
+        create = {"cmd": "create", "voters": [1], "config": config, "index": 5}
+        assert session.request({**create, "node": 1})["ok"] is True
+        assert session.request({"cmd": "campaign", "node": 1})["ok"] is True
+        while True:
+            answer = session.request({"cmd": "ready", "node": 1})
+            assert answer["ok"] is True, answer
+            if answer["ready"] is None:
+                break
+        state = session.request({"cmd": "state", "node": 1})["state"]
+        assert (state["role"], state["first_index"], state["last_index"]) == ("Leader", 6, 6)
+        assert state["progress"]["1"]["match"] == 6
+        answer = session.request({"cmd": "snapshot_message", "node": 1, "to": 2})
+        assert message_type(answer["message"]) == MessageType.MsgSnapshot
+        assert message_route(answer["message"]) == (1, 2)
+        timeout = session.request({"cmd": "set_election_timeout", "node": 1, "timeout": 20})
+        assert timeout["ok"] is True or timeout["error"] == "Unsupported"
     finally:
         session.close()
 

@@ -165,6 +165,8 @@ class RaftRefHost:
         self.name = "raft_ref+snapshot-term-of-entry" if snapshot_term_of_entry else "raft_ref"
         self.nodes: dict[int, Node] = {}
         self.dead: set[int] = set()
+        # Nodes created with a fixed election timeout, which set_election_timeout may change.
+        self.pinned: set[int] = set()
         self._commands: dict[str, Callable[[dict[str, Any]], Answer]] = {
             "hello": self._hello,
             "reset": self._reset,
@@ -224,6 +226,7 @@ class RaftRefHost:
     def _reset(self, request: dict[str, Any]) -> Answer:
         self.nodes.clear()
         self.dead.clear()
+        self.pinned.clear()
         return {"ok": True}
 
     def _create(self, request: dict[str, Any]) -> Answer:
@@ -246,6 +249,7 @@ class RaftRefHost:
         node: Node = RawNode(config, store)
         if config.min_election_tick:
             node.raft.set_randomized_election_timeout(config.min_election_tick)
+            self.pinned.add(node_id)
         self.nodes[node_id] = node
         return {"ok": True}
 
@@ -370,6 +374,8 @@ class RaftRefHost:
     def _set_election_timeout(self, request: dict[str, Any]) -> Answer:
         raft = self._node(request).raft
         timeout = _int(request, "timeout")
+        if raft.id not in self.pinned:
+            raise ConfigInvalid("the node was created without an election_timeout")
         if timeout < raft.election_timeout:
             raise ConfigInvalid(
                 f"election timeout {timeout} is below election_tick {raft.election_timeout}"

@@ -32,6 +32,11 @@ use slog::{o, Discard, Logger};
 
 const PROTOCOL_VERSION: u64 = 1;
 
+thread_local! {
+    /// Where the last panic happened (file:line), for the answer's detail.
+    static PANIC_PLACE: std::cell::RefCell<String> = std::cell::RefCell::new(String::new());
+}
+
 /// Every node draws its randomized timeout from [election_tick, this) and the host sets
 /// the wanted value after each command, so `set_election_timeout` may pick any value.
 const ELECTION_TICK_CEILING: usize = 1 << 30;
@@ -282,11 +287,12 @@ impl Host {
             Ok(answer) => answer,
             Err(cause) => {
                 *slot = None;
-                let detail = cause
+                let what = cause
                     .downcast_ref::<String>()
                     .cloned()
                     .or_else(|| cause.downcast_ref::<&str>().map(|s| s.to_string()))
                     .unwrap_or_else(|| "panic".into());
+                let detail = format!("{} at {}", what, PANIC_PLACE.with(|p| p.borrow().clone()));
                 Err(Failure {
                     kind: "Panic",
                     detail,
@@ -294,6 +300,18 @@ impl Host {
             }
         }
     }
+}
+
+/// Only a node created with a fixed election timeout draws from the wide range that
+/// lets the host set any value.
+fn check_pinned(current: usize) -> Result<(), Failure> {
+    if current == 0 {
+        return Err(Failure {
+            kind: "ConfigInvalid",
+            detail: "the node was created without an election_timeout".into(),
+        });
+    }
+    Ok(())
 }
 
 fn check_election_timeout(timeout: usize, election_tick: usize) -> Result<(), Failure> {
@@ -393,6 +411,7 @@ fn node_command(node: &mut Node, cmd: &str, req: &Value) -> Answer {
         }
         "set_election_timeout" => {
             let timeout = uint(req, "timeout")? as usize;
+            check_pinned(node.election_timeout)?;
             check_election_timeout(timeout, raw.raft.election_timeout())?;
             node.election_timeout = timeout;
             ok(json!({}))
@@ -616,8 +635,20 @@ fn state(raw: &RawNode<MemStorage>) -> Value {
 }
 
 fn main() {
-    // Panics are answered as {"error": "Panic"}; keep stderr free of their reports.
-    panic::set_hook(Box::new(|_| {}));
+    // Panics are answered as {"error": "Panic"} naming where the crate panicked; keep
+    // stderr free of their reports.
+    panic::set_hook(Box::new(|info| {
+        // The crate's own path (raft-0.7.0/src/raft.rs), not the registry's.
+        let place = info
+            .location()
+            .map(|l| {
+                let parts: Vec<&str> = l.file().rsplit('/').take(3).collect();
+                let file: Vec<&str> = parts.into_iter().rev().collect();
+                format!("{}:{}", file.join("/"), l.line())
+            })
+            .unwrap_or_default();
+        PANIC_PLACE.with(|p| *p.borrow_mut() = place);
+    }));
     let mut host = Host::default();
     let stdin = io::stdin();
     let stdout = io::stdout();
