@@ -303,16 +303,16 @@ func (h *host) create(req request) (answer, error) {
 		}
 	}
 	config := &raft.Config{
-		ID:            id,
-		ElectionTick:  int(electionTick),
-		HeartbeatTick: int(heartbeatTick),
-		Storage:       storage,
-		MaxSizePerMsg: maxSize,
-		MaxInflightMsgs:          int(maxInflight),
-		CheckQuorum:              checkQuorum,
-		PreVote:                  preVote,
-		ReadOnlyOption:           readOnly,
-		Logger:                   &raft.DefaultLogger{Logger: log.New(io.Discard, "", 0)},
+		ID:              id,
+		ElectionTick:    int(electionTick),
+		HeartbeatTick:   int(heartbeatTick),
+		Storage:         storage,
+		MaxSizePerMsg:   maxSize,
+		MaxInflightMsgs: int(maxInflight),
+		CheckQuorum:     checkQuorum,
+		PreVote:         preVote,
+		ReadOnlyOption:  readOnly,
+		Logger:          &raft.DefaultLogger{Logger: log.New(io.Discard, "", 0)},
 	}
 	// raft-rs hands out every committed entry in one Ready. etcd defaults this limit
 	// to MaxSizePerMsg, and with 0 (one entry per message) it panics at the first
