@@ -20,9 +20,11 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass
 
-from checks.cluster.cluster import Cluster, MessageKey, NodeSlot, message_key
+from checks.cluster.app import handle_ready
+from checks.cluster.cluster import Cluster, MessageKey, NodeSlot, message_key, node_key_hash
 from model.actions import Action, outcomes
 from model.params import Params
+from model.server import ignored_forever
 from model.state import (
     Bag,
     Budget,
@@ -38,6 +40,7 @@ from model.state import (
 )
 from raft_ref.eraftpb import ConfChangeType, EntryType, Message, MessageType, decode_conf_change
 from raft_ref.eraftpb import Entry as ImplEntry
+from raft_ref.errors import StepPeerNotFound
 from raft_ref.progress import ProgressState
 from raft_ref.raft import Raft, StateRole
 from raft_ref.storage import MemStorage
@@ -226,6 +229,49 @@ def concrete_key(p: Params, c: Cluster, m: Msg) -> MessageKey:
     keys = c.message_keys
     assert isinstance(keys, dict)
     return keys[m]  # type: ignore[no-any-return]
+
+
+# --- retiring messages that are ignored for ever ------------------------------------------
+
+_ignores: dict[tuple[int, MessageKey], bool] = {}
+
+
+def retire_ignored(p: Params, c: Cluster) -> None:
+    """Retires the messages the model retires (`model.server.ignored_forever`) from a
+    freshly made cluster `c`, each only once the implementation is shown to ignore it;
+    one it does not ignore stays, and the step that made it diverges."""
+    servers = abstract(p, c).servers
+    doomed = [
+        key
+        for key, (m, _) in c.net.items()
+        if ignored_forever(p, servers[m.to - 1], abstract_message(m, key))
+    ]
+    retired = [key for key in doomed if implementation_ignores(c, key)]
+    if retired:
+        c.retire(retired)
+
+
+def implementation_ignores(c: Cluster, key: MessageKey) -> bool:
+    """Whether delivering the message changes nothing at its receiver and sends nothing
+    (cached per receiver state and message)."""
+    m, _ = c.net[key]
+    slot = c.slots[m.to - 1]
+    memo_key = (slot.key_hash, key)
+    known = _ignores.get(memo_key)
+    if known is not None:
+        return known
+    node = slot.node.clone()
+    try:
+        node.step(m)
+        verdict = not handle_ready(node) and node_key_hash(node) == slot.key_hash
+    except StepPeerNotFound:
+        verdict = True  # RawNode drops a response from a node it keeps no progress for
+    except Exception:
+        verdict = False
+    if len(_ignores) > 500_000:
+        _ignores.clear()
+    _ignores[memo_key] = verdict
+    return verdict
 
 
 # --- the refinement check -------------------------------------------------------------------

@@ -15,9 +15,13 @@ model does not keep, the action has several outcomes.
 checks every implementation step against it. `successors` is what an exploration of
 the model takes: the enabled actions' outcomes within the bounds.
 
-No message is removed because its receiver would ignore it: a stale message stays in
-flight until it is delivered (and the receiver shown to ignore it), dropped or
-duplicated, within the network's bounds.
+A message that its receiver ignores now and in every later state
+(`model.server.ignored_forever`: a stale term, or an answer to a candidacy or leadership
+the receiver does not hold) is retired from the network as part of the step that makes
+it so. The implementation target retires such a message only after showing that the
+implementation ignores it too (its delivery changes nothing and sends nothing); where it
+does not, the message stays and the step diverges. Every other message stays in flight
+until it is delivered, dropped or duplicated.
 """
 
 from __future__ import annotations
@@ -60,6 +64,7 @@ def action_kind(action: Action) -> str:
 
 
 def _put(
+    p: Params,
     state: State,
     i: int,
     s: Server,
@@ -72,7 +77,13 @@ def _put(
     on it."""
     servers = (*state.servers[: i - 1], s, *state.servers[i:])
     bag = state.network if consumed is None else bag_remove(state.network, consumed)
+    # A message can become ignored for ever only when it is sent or its receiver changes.
+    if bag and s != state.servers[i - 1]:
+        kept = [(m, n) for m, n in bag if m.dst != i or not srv.ignored_forever(p, s, m)]
+        if len(kept) != len(bag):
+            bag = tuple(kept)
     if sent:
+        sent = [m for m in sent if not srv.ignored_forever(p, servers[m.dst - 1], m)]
         bag = bag_add(bag, sent)
     return State(servers, bag, state.budget if budget is None else budget)
 
@@ -160,7 +171,7 @@ def outcomes(p: Params, state: State, action: Action) -> list[State]:
 def _settled(p: Params, state: State, i: int, s: Server, sent: list[Msg], **kw: Any) -> State:
     """Server `i` after its application loop has run, put into `state`."""
     s, sent = srv.apply_committed(p, i, s, sent)
-    return _put(state, i, s, sent, **kw)
+    return _put(p, state, i, s, sent, **kw)
 
 
 def _timeout(p: Params, state: State, i: int) -> list[State]:
@@ -170,7 +181,7 @@ def _timeout(p: Params, state: State, i: int) -> list[State]:
 
 def _heartbeat(p: Params, state: State, i: int) -> list[State]:
     outs = srv.heartbeat_timeout(p, i, state.servers[i - 1])
-    return [_put(state, i, s, sent) for s, sent in outs]
+    return [_put(p, state, i, s, sent) for s, sent in outs]
 
 
 def _client_request(p: Params, state: State, i: int) -> list[State]:

@@ -34,6 +34,9 @@ QUIRKS = {
 }
 
 
+DEFAULT_MAX_MSGS = 3
+
+
 @dataclass(frozen=True, slots=True)
 class Params:
     nodes: int = 3  # initial voters, ids 1..nodes
@@ -44,11 +47,11 @@ class Params:
     # `max_size_per_msg` of 0 sends one.
     entries_per_append: int = 1
     skip_bcast_commit: bool = False
-    # Bounds, sized so that `--nodes 3 --depth 12` is exhaustive within a minute. max_log
-    # counts entries after the initial snapshot entry.
+    # Bounds, sized so that `--nodes 3 --depth 12` is exhaustive within a minute and
+    # reaches every goal. max_log counts entries after the initial snapshot entry.
     max_term: int = 3
     max_log: int = 3
-    max_msgs: int = 4
+    max_msgs: int = DEFAULT_MAX_MSGS  # `for_cluster` raises it to the number of voters
     max_crashes: int = 0
     max_client_requests: int = 1
     max_membership_changes: int = 1
@@ -90,3 +93,13 @@ class Params:
             raise ValueError(f"unknown quirks: {sorted(unknown_quirks)}; known: {sorted(QUIRKS)}")
         if self.entries_per_append < 0:
             raise ValueError("entries_per_append must be non-negative")
+
+
+def for_cluster(nodes: int, **changes: object) -> Params:
+    """The parameters of a run on `nodes` initial voters: the defaults with `changes`,
+    messages in flight bounded by at least one election's requests when not given."""
+    if "max_msgs" not in changes:
+        changes["max_msgs"] = max(DEFAULT_MAX_MSGS, nodes)
+    params = Params(nodes=nodes, **changes)  # type: ignore[arg-type]
+    params.validate()
+    return params

@@ -301,6 +301,27 @@ _RESPONSES = frozenset(
 )
 
 
+def ignored_forever(p: Params, d: Server, m: Msg) -> bool:
+    """Whether server `d` ignores `m` now and in every later state: `m` is of an older
+    term (terms only grow) and no answer to stale leaders is due, or it answers a
+    candidacy or a leadership of `d`'s term that `d` does not hold (a server is
+    candidate or leader at most once per term, and never becomes either at its current
+    term)."""
+    if m.term < d.term:
+        if m.type == MsgType.PRE_VOTE:
+            return False  # answered with a refusal
+        return not (
+            (p.pre_vote or p.check_quorum) and m.type in (MsgType.APPEND, MsgType.HEARTBEAT)
+        )
+    if m.term > d.term:
+        return False
+    if m.type == MsgType.VOTE_RESP:
+        return d.role != Role.CANDIDATE
+    if m.type in (MsgType.APPEND_RESP, MsgType.HEARTBEAT_RESP):
+        return d.role != Role.LEADER
+    return False
+
+
 def receive(p: Params, s: Server, m: Msg) -> list[Outcome]:
     """raft-rs `RawNode::step` then `Raft::step`: the outcomes of `s` receiving `m`.
 

@@ -44,7 +44,8 @@ VARIANT_BOUNDS: dict[str, dict[str, Any]] = {
         "max_duplicates": 0,
         "heartbeats": False,
     },
-    "forget_vote_on_restart": {"max_crashes": 1},
+    # Two candidates' requests and the answers of the server that forgets its vote.
+    "forget_vote_on_restart": {"max_crashes": 1, "max_msgs": 4},
 }
 
 

@@ -4,17 +4,19 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from checks import refinement
 from checks.cluster import Cluster, initial_cluster, perform
 from checks.cluster.cluster import message_key
 from checks.engine.counterexample import explain_violation
 from checks.engine.outcome import SearchOptions
 from checks.engine.search import explore
-from checks.refinement import abstract, refines
+from checks.refinement import abstract, implementation_ignores, refines, retire_ignored
 from checks.targets.impl_target import ImplTarget, build_impl_target
 from model.actions import Action, enabled
 from model.state import MsgType, Role
 from raft_ref.eraftpb import Message, MessageType
-from raft_ref.raft import StateRole
+from raft_ref.raft import Raft, StateRole
+from raft_ref.storage import MemStorage
 
 TARGET = build_impl_target(max_term=2, changes=("shrink_to_one",), max_msgs=6)
 
@@ -161,3 +163,28 @@ def test_a_divergence_report_names_the_action_the_outcomes_and_the_differing_fie
     (allowed,) = explanation["model_outcomes"]
     assert any("hint" in line for line in allowed["differences"]), allowed["differences"]
     assert explanation["abstract_before"]["servers"] and explanation["abstract_after"]["servers"]
+
+
+def test_a_message_is_retired_only_when_the_implementation_ignores_it(monkeypatch) -> None:
+    c = initial_cluster(TARGET.settings)
+    _, c = _step(TARGET, c, "Timeout", node=1)  # node 1 at term 2 asks 2 and 3
+    stale = Message(msg_type=MessageType.MsgRequestVoteResponse, to=1, from_=2, term=1)
+    c = c.derive()
+    c.send([stale])
+    key = message_key(stale)
+    assert implementation_ignores(c, key)
+    retire_ignored(TARGET.params, c)
+    assert key not in c.net  # a vote answer of an older term: ignored for ever
+    # An implementation that answers it keeps it in flight (and that step diverges).
+    c = c.derive()
+    c.send([stale])
+    original = Raft.step
+
+    def chatty(self: Raft[MemStorage], m: Message) -> None:
+        original(self, m)
+        self.msgs.append(Message(msg_type=MessageType.MsgHeartbeat, to=m.from_, from_=self.id))
+
+    monkeypatch.setattr(Raft, "step", chatty)
+    monkeypatch.setattr(refinement, "_ignores", {})  # forget the verdicts of raft_ref
+    retire_ignored(TARGET.params, c)
+    assert key in c.net

@@ -7,6 +7,7 @@ import pytest
 from model import invariants as inv
 from model.actions import Action, enabled, membership_targets, outcomes, successors
 from model.params import Params
+from model.server import ignored_forever as inv_ignored
 from model.state import (
     Config,
     Entry,
@@ -153,17 +154,19 @@ def test_mismatch_is_rejected_with_hint_and_the_leader_probes_lower():
     assert s.servers[0].next[1] == 2  # min(rejected 2, hint 1 + 1)
 
 
-def test_stale_messages_stay_in_flight_and_are_ignored_when_delivered():
+def test_messages_ignored_for_ever_are_retired_when_they_become_so():
     p = replace(P, max_msgs=8)
     s = step(start(p), "Timeout", 1, p=p)
     s = deliver(s, VOTE_REQ, 1, 3, p=p)  # 3 grants 1 at term 2
-    s = step(s, "Timeout", 3, p=p)  # 3 moves to term 3
-    s = deliver(s, VOTE_REQ, 3, 1, p=p)  # 1 moves to term 3
-    stale = [m for m, _ in s.network if m.type == MsgType.VOTE_RESP and m.term == 2]
-    assert len(stale) == 1  # the term-2 grant is still in flight ...
-    after = step(s, "Deliver", stale[0], p=p)
-    # ... and delivering it only takes it off the network.
-    assert after.servers == s.servers and stale[0] not in dict(after.network)
+    s = step(s, "Timeout", 3, p=p)  # 3 moves to term 3: the grant still counts at 1
+    assert any(m.type == MsgType.VOTE_RESP and m.term == 2 for m, _ in s.network)
+    s = deliver(s, VOTE_REQ, 3, 1, p=p)  # 1 moves to term 3: the term-2 grant never counts
+    assert not any(m.type == MsgType.VOTE_RESP and m.term == 2 for m, _ in s.network)
+    # A stale append is kept where the receiver answers stale leaders (pre-vote).
+    pv = replace(p, pre_vote=True)
+    stale = Msg(MsgType.APPEND, 1, 2, 1, 1, 1, (), 1)
+    assert not inv_ignored(pv, s.servers[1]._replace(term=2), stale)
+    assert inv_ignored(p, s.servers[1]._replace(term=2), stale)
 
 
 def test_restart_keeps_hard_state_log_and_applied_configuration():

@@ -131,7 +131,7 @@ def test_replay_of_an_unknown_target_is_a_one_line_error(capsys, trace_file):
 
 def padded_trace():
     """small_majority with two steps that do not matter for the violation."""
-    target = ModelTarget(variant="small_majority")
+    target = ModelTarget(variant="small_majority", max_msgs=6)
     path = walk(target, ["Timeout(3)", "ClientRequest(3)", "Heartbeat(3)", "Timeout(1)"])
     meta = TraceMeta(
         target="model",
@@ -156,7 +156,7 @@ def test_shrink_writes_a_locally_minimal_trace_that_still_fails(capsys, tmp_path
     assert shrunk.meta.violation_step == 2
     assert run(capsys, "replay", str(shrunk_path))[0] == 0
     # Locally minimal: without either action the property holds or the rest cannot run.
-    target = ModelTarget(variant="small_majority")
+    target = ModelTarget(variant="small_majority", max_msgs=6)
     follower = Follower(target, target.initial_states()[0])
     prop = next(p for p in target.properties() if p.name == "ElectionSafety")
     for k in range(len(actions)):

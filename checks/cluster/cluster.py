@@ -167,6 +167,15 @@ class Cluster:
             del self.net[key]
         return m
 
+    def retire(self, keys: list[MessageKey]) -> None:
+        """Takes every copy of these messages off the network (before the cluster is
+        fingerprinted or abstracted)."""
+        for key in keys:
+            del self.net[key]
+        self._fingerprint = None
+        self.abstract_state = None
+        self.message_keys = None
+
     def messages_in_flight(self) -> int:
         return sum(count for _, count in self.net.values())
 

@@ -10,7 +10,6 @@ the model's goals on abstract states.
 from __future__ import annotations
 
 from collections.abc import Iterator, Sequence
-from dataclasses import replace
 from functools import partial
 from typing import Any
 
@@ -24,11 +23,12 @@ from checks.refinement import (
     abstract_message,
     divergence,
     refines,
+    retire_ignored,
 )
 from checks.targets import model_target
 from model.actions import MESSAGE_ACTIONS, Action, action_kind, enabled, within_bounds
 from model.invariants import GOALS, INVARIANTS, STEP_INVARIANTS
-from model.params import Params
+from model.params import Params, for_cluster
 from model.state import State
 
 _MASK64 = (1 << 64) - 1
@@ -68,10 +68,7 @@ class ImplTarget:
             raise ValueError(f"unknown impl bounds: {', '.join(sorted(unknown))}")
         if mutant is not None and mutant not in MUTANTS:
             raise ValueError(f"unknown mutant {mutant!r}; known: {', '.join(MUTANTS)}")
-        params = replace(
-            Params(), nodes=nodes, pre_vote=pre_vote, check_quorum=check_quorum, **bounds
-        )
-        params.validate()
+        params = for_cluster(nodes, pre_vote=pre_vote, check_quorum=check_quorum, **bounds)
         self.params = params
         self.settings = cluster_settings(params)
         self.mutant = mutant
@@ -148,6 +145,7 @@ class ImplTarget:
             after = perform(settings, state, action, key)
             if after.error is None:
                 try:
+                    retire_ignored(p, after)
                     if not within_bounds(p, abstract(p, after)):
                         continue
                 except NotAbstractable as error:

@@ -3,14 +3,13 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import replace
 from functools import partial
 from typing import Any
 
 from checks.engine.target import Expectation, Property
 from model.actions import Action, action_kind, successors
 from model.invariants import GOALS, INVARIANTS, STEP_INVARIANTS
-from model.params import Params
+from model.params import Params, for_cluster
 from model.state import Kind, Msg, MsgType, Role, Server, State, ids, initial_state
 from model.symmetry import symmetric_hash
 from model.variants import VARIANT_BOUNDS, with_variant
@@ -81,10 +80,7 @@ class ModelTarget:
         # A variant's own bounds (model.variants.VARIANT_BOUNDS) replace the defaults;
         # bounds given here replace both.
         chosen = {**VARIANT_BOUNDS.get(variant or "", {}), **bounds}
-        params = replace(
-            Params(), nodes=nodes, pre_vote=pre_vote, check_quorum=check_quorum, **chosen
-        )
-        params.validate()
+        params = for_cluster(nodes, pre_vote=pre_vote, check_quorum=check_quorum, **chosen)
         self.params = with_variant(params, variant)
         self.variant = variant
         self.name = "model" if variant is None else f"model[{variant}]"
