@@ -5,7 +5,7 @@ STAMP   := .venv/.installed
 ARGS    ?= --nodes 3 --depth 12
 
 .PHONY: all venv test test-slow lint typecheck pytest bench explore quorum proto clean \
-        conformance conformance-adapters examples-traces
+        conformance conformance-adapters examples-traces soundness
 
 all: test
 
@@ -59,6 +59,10 @@ examples-traces: $(STAMP)
 
 bench: $(STAMP)
 	$(PY) -m checks.bench
+
+## The soundness gate: the unmodified code passes explorations far beyond the defaults.
+soundness: $(STAMP)
+	$(PY) -m checks.soundness
 
 ## Regenerates raft_ref/eraftpb_pb2.py and its type stub from the schema.
 proto: $(STAMP)
