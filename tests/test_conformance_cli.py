@@ -96,12 +96,28 @@ def test_divergence_exits_1_and_writes_a_trace(tmp_path: Path) -> None:
     assert trace["exchanges"][-1]["answers"][0] != trace["exchanges"][-1]["answers"][1]
 
 
-def test_missing_toolchain_skips_with_one_line(
-    monkeypatch: pytest.MonkeyPatch, tmp_path: Path, capsys: pytest.CaptureFixture[str]
-) -> None:
+def _without_raft_rs(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(runner, "RAFT_RS_BINARY", runner.ADAPTERS_DIR / "raft-rs" / "absent")
     monkeypatch.setattr(runner.shutil, "which", lambda tool: None)
-    assert cli.main(["--impl", "raft-rs", "--scenario", "election_basic"]) == 0
+
+
+def test_a_missing_adapter_is_an_error_naming_the_reason(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    _without_raft_rs(monkeypatch)
+    assert cli.main(["--impl", "raft-rs", "--scenario", "election_basic"]) == 2
+    captured = capsys.readouterr()
+    assert captured.err.startswith("error: raft-rs: 'cargo' is not installed")
+    assert "--skip-missing" in captured.err
+    assert len(captured.err.strip().splitlines()) == 1 and captured.out == ""
+
+
+def test_skip_missing_skips_a_missing_adapter_with_one_line(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    _without_raft_rs(monkeypatch)
+    args = ["--impl", "raft-rs", "--scenario", "election_basic", "--skip-missing"]
+    assert cli.main(args) == 0
     out = capsys.readouterr().out.strip()
     assert out.startswith("skipping raft-rs: 'cargo' is not installed")
     assert len(out.splitlines()) == 1

@@ -1,19 +1,35 @@
-"""Command line: `python -m checks.conformance --impl raft-rs --random 100 --seed 1`."""
+"""Command line: `python -m checks.conformance --impl raft-rs --random 100 --seed 1`.
+
+Exit status: 0 every scenario passed, 1 some did not, 2 bad usage (also: an adapter
+that is not built, unless --skip-missing, and a result file that cannot be written),
+130/143 interrupted by SIGINT/SIGTERM (the scenarios run so far are summarized).
+"""
 
 from __future__ import annotations
 
 import argparse
+import itertools
 import json
 import shlex
 import sys
 from collections.abc import Iterator, Sequence
 from pathlib import Path
 
+from checks.cli_io import (
+    Interrupted,
+    OutputError,
+    emit,
+    interruptible,
+    probe_writable,
+    probe_writable_dir,
+    write_result,
+)
 from checks.conformance.adapter_check import check_adapter, format_report, passed
 from checks.conformance.itf_trace import RunSpec
 from checks.conformance.random_scenarios import random_scenario
 from checks.conformance.runner import (
     AdapterUnavailable,
+    RunSummary,
     ScenarioResult,
     implementation_session,
     run_scenarios,
@@ -25,6 +41,7 @@ CORPUS = Path(__file__).parent / "scenarios"
 IMPLEMENTATIONS = ("raft_ref", "raft_ref-subprocess", "raft-rs", "raft-rs-0.7", "etcd")
 # Implementations whose choices differ from raft-rs 0.6.0-alpha's: safety checks only.
 DEFAULT_MODES = {"etcd": "protocol", "raft-rs-0.7": "protocol"}
+MAX_TIMEOUT = 86400.0  # a day: beyond it select() cannot wait
 
 
 class UsageError(Exception):
@@ -87,6 +104,11 @@ def _parser() -> argparse.ArgumentParser:
         help="raft_ref only: label snapshots with their last entry's term (upstream's fix "
         "of raft-rs #408) instead of the hard state's term",
     )
+    p.add_argument(
+        "--skip-missing",
+        action="store_true",
+        help="an adapter that is not built is skipped (exit 0) instead of an error (exit 2)",
+    )
     return p  # fmt: skip
 
 
@@ -113,8 +135,8 @@ def _corpus_scenarios(names: Sequence[str], include_corpus: bool) -> list[Scenar
         raise UsageError(str(exc)) from None
 
 
-def _scenarios(args: argparse.Namespace) -> Iterator[Scenario]:
-    yield from _corpus_scenarios(args.scenario, not args.no_corpus)
+def _random_scenarios(args: argparse.Namespace) -> Iterator[Scenario]:
+    # Made one at a time as the run goes: 10,000 take minutes to generate.
     for number in range(args.random):
         yield random_scenario(args.seed, number, args.steps)
 
@@ -126,53 +148,87 @@ def _print_result(result: ScenarioResult, quiet: bool) -> None:
             if result.panicked:
                 nodes = ", ".join(str(n) for n in result.panicked)
                 notes.append(f"node{'s' if len(result.panicked) > 1 else ''} {nodes} panicked")
-            print(f"pass      {result.name}" + (f" ({'; '.join(notes)})" if notes else ""))
+            emit(f"pass      {result.name}" + (f" ({'; '.join(notes)})" if notes else ""))
         return
-    print(f"{result.status:<9} {result.name}: {result.detail}")
+    emit(f"{result.status:<9} {result.name}: {result.detail}")
     if result.diff:
-        print(result.diff)
+        emit(result.diff)
     if result.trace:
-        print(f"          trace: {result.trace}")
+        emit(f"          trace: {result.trace}")
+
+
+def _adapter_words(flag: str, command: str) -> list[str]:
+    """The words of an adapter command; UsageError for an empty or unsplittable one."""
+    try:
+        words = shlex.split(command)
+    except ValueError as exc:
+        raise UsageError(f"{flag}: {exc}") from None
+    if not words:
+        raise UsageError(f"{flag} needs the adapter's command")
+    return words
+
+
+def _check_outputs(args: argparse.Namespace) -> None:
+    try:
+        if args.json:
+            probe_writable(Path(args.json), "--json")
+        probe_writable_dir(Path(args.traces), "--traces")
+    except OutputError as exc:
+        raise UsageError(str(exc)) from None
+
+
+def _report(summary: RunSummary, mode: str, json_path: str | None, interrupted: bool) -> None:
+    """The summary line, then the JSON summary (OutputError if it cannot be written)."""
+    counts = summary.counts()
+    emit(
+        f"{summary.implementation} ({mode}): {counts['run']} scenarios, {counts['pass']} passed, "
+        f"{counts['diverged']} diverged, {counts['failed']} failed, {counts['error']} errors; "
+        f"{counts['panicked']} with a node that panicked"
+        + (" (interrupted)" if interrupted else "")
+    )
+    if json_path:
+        document = {**summary.to_json(), "interrupted": interrupted}
+        write_result(Path(json_path), json.dumps(document, indent=1) + "\n")
 
 
 def _check_adapter(command: str, timeout: float) -> int:
     """The adapter self-test: exit 0 when every command is supported or unsupported."""
-    try:
-        words = shlex.split(command)
-    except ValueError as exc:
-        raise UsageError(f"--check-adapter: {exc}") from None
-    if not words:
-        raise UsageError("--check-adapter needs the adapter's command")
+    words = _adapter_words("--check-adapter", command)
     results = check_adapter(SubprocessSession(words, timeout))
-    print(format_report(results))
+    emit(format_report(results))
     return 0 if passed(results) else 1
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    try:
-        return _main(argv)
-    except KeyboardInterrupt:
-        print("error: interrupted", file=sys.stderr)
-        return 130
-    except BrokenPipeError:  # output piped into `head`
-        return 0
+    with interruptible():
+        try:
+            return _main(argv)
+        except Interrupted as stop:  # before or after the run: nothing to summarize
+            print(f"interrupted by {stop}", file=sys.stderr)
+            return stop.exit_status
 
 
 def _main(argv: Sequence[str] | None) -> int:
     try:
         args = _parser().parse_args(argv)
+        if not 0 < args.timeout <= MAX_TIMEOUT:  # also refuses nan
+            raise UsageError(f"--timeout must be > 0 and at most {MAX_TIMEOUT:g} seconds")
         if args.check_adapter is not None:
             return _check_adapter(args.check_adapter, args.timeout)
         if args.impl is None and args.adapter is None:
             raise UsageError("give --impl, --adapter or --check-adapter")
-        if args.random < 0 or args.steps < 1 or args.timeout <= 0:
-            raise UsageError("--random must be >= 0, --steps >= 1, --timeout > 0")
+        if args.random < 0 or args.steps < 1:
+            raise UsageError("--random must be >= 0, --steps >= 1")
+        if args.adapter is not None:
+            _adapter_words("--adapter", args.adapter)
         if args.snapshot_term_of_entry and args.impl not in ("raft_ref", "raft_ref-subprocess"):
             raise UsageError("--snapshot-term-of-entry applies to --impl raft_ref only")
         mode = args.mode or DEFAULT_MODES.get(args.impl, "strict")
-        scenarios = list(_scenarios(args))
-        if not scenarios:
+        corpus = _corpus_scenarios(args.scenario, not args.no_corpus)
+        if not corpus and args.random == 0:
             raise UsageError("no scenarios to run")
+        scenarios = itertools.chain(corpus, _random_scenarios(args))
+        _check_outputs(args)
     except UsageError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
@@ -181,25 +237,34 @@ def _main(argv: Sequence[str] | None) -> int:
             args.impl, args.adapter, args.timeout, args.snapshot_term_of_entry
         )
     except AdapterUnavailable as exc:
-        print(exc)
-        return 0
-    summary = run_scenarios(
-        scenarios,
-        session,
-        mode,
-        Path(args.traces),
-        lambda result: _print_result(result, args.quiet),
-        spec=RunSpec(args.impl, args.adapter, mode, args.snapshot_term_of_entry),
-        check_expectations=True if args.expect else None,
-    )
-    counts = summary.counts()
-    print(
-        f"{summary.implementation} ({mode}): {counts['run']} scenarios, {counts['pass']} passed, "
-        f"{counts['diverged']} diverged, {counts['failed']} failed, {counts['error']} errors; "
-        f"{counts['panicked']} with a node that panicked"
-    )
-    if args.json:
-        Path(args.json).write_text(json.dumps(summary.to_json(), indent=1) + "\n", encoding="utf-8")
+        if args.skip_missing:
+            emit(f"skipping {exc}")
+            return 0
+        print(f"error: {exc} (--skip-missing skips it)", file=sys.stderr)
+        return 2
+    summary = RunSummary(session.name, mode)
+    interrupted: Interrupted | None = None
+    try:
+        run_scenarios(
+            scenarios,
+            session,
+            mode,
+            Path(args.traces),
+            lambda result: _print_result(result, args.quiet),
+            spec=RunSpec(args.impl, args.adapter, mode, args.snapshot_term_of_entry),
+            check_expectations=True if args.expect else None,
+            summary=summary,
+        )
+    except Interrupted as stop:
+        interrupted = stop
+        print(f"interrupted by {stop}", file=sys.stderr)
+    try:
+        _report(summary, mode, args.json, interrupted is not None)
+    except OutputError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    if interrupted is not None:
+        return interrupted.exit_status
     return 0 if summary.all_passed() else 1
 
 

@@ -151,11 +151,10 @@ def _built_adapter(binary: Path, tool: str, name: str, timeout: float) -> Sessio
         return SubprocessSession([str(binary)], timeout)
     where = binary.relative_to(ADAPTERS_DIR.parents[2])
     if shutil.which(tool) is None:
-        raise AdapterUnavailable(
-            f"skipping {name}: '{tool}' is not installed and {where} is missing"
-        )
+        raise AdapterUnavailable(f"{name}: '{tool}' is not installed and {where} is missing")
     raise AdapterUnavailable(
-        f"skipping {name}: {where} is not built (see checks/conformance/README.md)"
+        f"{name}: {where} is not built (make conformance-adapters; "
+        "see checks/conformance/README.md)"
     )
 
 
@@ -227,16 +226,47 @@ def run_scenarios(
     *,
     spec: RunSpec | None = None,
     check_expectations: bool | None = None,
+    summary: RunSummary | None = None,
 ) -> RunSummary:
     """Plays every scenario; adapter failures end that scenario only. `spec` says what
     ran them, for the traces' replay information. `expect` steps are checked in strict
     mode, and in protocol mode when `check_expectations` says so, except those marked
-    `only=raft-rs`."""
+    `only=raft-rs`. Results go into `summary` as they come (so a caller interrupted
+    midway keeps those so far)."""
     if check_expectations is None:
         check_expectations = mode == "strict"
-    summary = RunSummary(session.name, mode)
-    reference: Session | None = InProcessSession() if mode == "strict" else None
+    if summary is None:
+        summary = RunSummary(session.name, mode)
     spec = spec if spec is not None else _spec_of(session, mode)
+    try:
+        _run_all(
+            scenarios,
+            session,
+            mode,
+            trace_dir,
+            on_result,
+            spec=spec,
+            check_expectations=check_expectations,
+            summary=summary,
+        )
+    finally:
+        # The adapter (its whole process group) goes, however the run ends.
+        session.close()
+    return summary
+
+
+def _run_all(
+    scenarios: Iterable[Scenario],
+    session: Session,
+    mode: str,
+    trace_dir: Path | None,
+    on_result: Callable[[ScenarioResult], None] | None,
+    *,
+    spec: RunSpec,
+    check_expectations: bool,
+    summary: RunSummary,
+) -> None:
+    reference: Session | None = InProcessSession() if mode == "strict" else None
     started = False
     for scenario in scenarios:
         if not started:
@@ -283,8 +313,6 @@ def run_scenarios(
         summary.results.append(result)
         if on_result is not None:
             on_result(result)
-    session.close()
-    return summary
 
 
 def _spec_of(session: Session, mode: str) -> RunSpec:
