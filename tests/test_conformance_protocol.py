@@ -107,6 +107,26 @@ def test_malformed_scenarios_name_file_and_line(text: str, message: str) -> None
         parse_scenario("s", text)
 
 
+@pytest.mark.parametrize(
+    ("text", "message"),
+    [
+        ("cluster\ntick 9\n", "s:2: 'tick 9' acts on node 9, which the scenario never creates"),
+        ("cluster voters=1\nprocess 1 2\n", "s:2: 'process 1 2' acts on node 2"),
+        ("cluster voters=\ncampaign 1\n", "s:1: 'cluster' needs at least one voter"),
+        ("cluster election_tick=0\n", "s:1: election_tick 0 must be greater than heartbeat_tick 1"),
+        ("cluster heartbeat_tick=0\n", "s:1: heartbeat_tick must be greater than 0"),
+    ],
+)
+def test_scenarios_that_would_test_nothing_are_scenario_errors(text: str, message: str) -> None:
+    with pytest.raises(ScenarioError, match=message):
+        parse_scenario("s", text)
+
+
+def test_a_started_node_can_be_acted_on() -> None:
+    scenario = parse_scenario("s", "cluster voters=1\nstart 4 voters=1\ntick 4\n")
+    assert [step.verb for step in scenario.steps] == ["cluster", "start", "tick"]
+
+
 def test_host_says_hello_with_the_protocol_version() -> None:
     answer = RaftRefHost().handle({"cmd": "hello", "version": PROTOCOL_VERSION})
     assert answer == {"ok": True, "version": PROTOCOL_VERSION, "name": "raft_ref"}

@@ -13,11 +13,16 @@ header line before `cluster`:
 naming the property (see properties.py) and the implementations (as their adapters
 name themselves in `hello`) on which the run must break exactly that property. On
 every other implementation the scenario is an ordinary one and must pass.
+
+Beyond its syntax, a scenario must be able to test something: the cluster has a voter,
+its ticks are a configuration raft-rs accepts (heartbeat_tick > 0, election_tick >
+heartbeat_tick), and every step acts on a node that the cluster or a `start` created.
 """
 
 from __future__ import annotations
 
 import shlex
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -243,6 +248,71 @@ def parse_step(text: str, line: int = 0) -> Step | None:
     return Step(verb, tuple(args), options, line)
 
 
+# Verbs whose first argument is the node that acts (`process`: every argument).
+_ACTING_NODE_VERBS = frozenset(
+    {
+        "tick",
+        "campaign",
+        "propose",
+        "add-voter",
+        "add-learner",
+        "remove-node",
+        "membership",
+        "isolate",
+        "compact",
+        "report-unreachable",
+        "report-snapshot",
+        "transfer-leader",
+        "read-index",
+        "expect",
+        "expect-read",
+    }
+)
+
+
+def _check_cluster(step: Step) -> set[int]:
+    """The members of the cluster step; ValueError for a cluster that tests nothing."""
+    o = step.options
+    if "voters" in o and not parse_ids(o["voters"]):
+        raise ValueError("'cluster' needs at least one voter (voters= is empty)")
+    heartbeat = int(o.get("heartbeat_tick", "1"))
+    election = int(o.get("election_tick", "10"))
+    # raft-rs's Config::validate: no node could be created otherwise.
+    if heartbeat <= 0:
+        raise ValueError(f"heartbeat_tick must be greater than 0, got {heartbeat}")
+    if election <= heartbeat:
+        raise ValueError(
+            f"election_tick {election} must be greater than heartbeat_tick {heartbeat}"
+        )
+    return set(parse_ids(o.get("voters", "1,2,3"))) | set(parse_ids(o.get("learners", "")))
+
+
+def _acting_nodes(step: Step) -> list[int]:
+    if step.verb == "process":
+        return [int(a) for a in step.args]
+    if step.verb in _ACTING_NODE_VERBS:
+        return [step.int_arg(0)]
+    return []
+
+
+def _check_meaningful(name: str, steps: Sequence[Step]) -> None:
+    """The cluster can be created and every step acts on a node created before it."""
+    try:
+        nodes = _check_cluster(steps[0])
+    except ValueError as exc:
+        raise ScenarioError(f"{name}:{steps[0].line}: {exc}") from None
+    for step in steps[1:]:
+        if step.verb == "start":
+            nodes.add(step.int_arg(0))
+        for node in _acting_nodes(step):
+            if node not in nodes:
+                known = ",".join(map(str, sorted(nodes)))
+                raise ScenarioError(
+                    f"{name}:{step.line}: '{step.text()}' acts on node {node}, "
+                    f"which the scenario never creates (nodes: {known})"
+                )
+
+
 def _is_flag(verb: str, word: str) -> bool:
     return verb == "cluster" and word in ("pre_vote", "check_quorum", "skip_bcast_commit")
 
@@ -285,6 +355,7 @@ def parse_scenario(name: str, text: str) -> Scenario:
         raise ScenarioError(f"{name}: a scenario starts with a 'cluster' step")
     if any(step.verb == "cluster" for step in steps[1:]):
         raise ScenarioError(f"{name}: only the first step may be 'cluster'")
+    _check_meaningful(name, steps)
     return Scenario(name, tuple(steps), expected)
 
 
