@@ -1,7 +1,9 @@
 """`python -m checks.explore`: explore a target within bounds and check its properties.
 
 Exit status: 0 when no property is violated, 1 when one is (a counterexample is written
-under --out and its path printed), 2 on bad usage (a one-line error on stderr).
+under --out and its path printed), 2 on bad usage (a one-line error on stderr) or when a
+result file cannot be written (after the summary, naming the path). A closed stdout
+(`| head`) changes neither the exit status nor the files written.
 """
 
 from __future__ import annotations
@@ -16,6 +18,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, NoReturn
 
+from checks.cli_io import OutputError, emit, probe_writable, write_result
 from checks.engine.counterexample import (
     explain_violation,
     explanation_lines,
@@ -408,24 +411,53 @@ def parse_run(argv: Sequence[str], targets: Mapping[str, TargetChoice]) -> Run:
 
 
 def report(run: Run, outcome: SearchOutcome) -> int:
-    """Prints the summary, writes counterexamples and the JSON summary; the exit status."""
-    traces = [
-        str(write_counterexample(run.out, run.target, run.info, violation))
-        for violation in outcome.violations
-    ]
-    print(format_summary(outcome), flush=True)
-    for violation, path in zip(outcome.violations, traces, strict=True):
-        print(
+    """Prints the summary, then writes counterexamples and the JSON summary; the exit
+    status. The summary comes first so that a failed write loses no verdict."""
+    emit(format_summary(outcome))
+    traces, failure = _write_counterexamples(run, outcome)
+    if run.json_path is not None:
+        document = summary_json(run.info, outcome, traces)
+        try:
+            write_result(run.json_path, json.dumps(document, indent=1) + "\n")
+        except OutputError as error:
+            failure = failure or str(error)
+    if failure is not None:
+        print(f"{PROG}: error: {failure}", file=sys.stderr)
+        return 2
+    return 1 if outcome.violations else 0
+
+
+def _write_counterexamples(run: Run, outcome: SearchOutcome) -> tuple[list[str], str | None]:
+    """Writes and prints each violation's counterexample: the paths written ("" where
+    none could be), and the first failure, naming its path."""
+    traces: list[str] = []
+    failure: str | None = None
+    for violation in outcome.violations:
+        path = ""
+        if failure is None:
+            try:
+                path = str(write_counterexample(run.out, run.target, run.info, violation))
+            except OSError as error:
+                where = error.filename or run.out
+                failure = f"cannot write the counterexample to {str(where)!r}: {error.strerror}"
+        traces.append(path)
+        emit(
             f"counterexample: {violation.property_name} violated at depth {violation.depth}"
-            f" -> {path}"
+            + (f" -> {path}" if path else " (not written)")
         )
         explanation = explain_violation(run.target, violation)
         if explanation is not None:
-            print("\n".join(explanation_lines(explanation)))
+            emit("\n".join(explanation_lines(explanation)))
+    return traces, failure
+
+
+def check_outputs(run: Run) -> None:
+    """Refuses, before the run, a --json file that could not be written after it."""
     if run.json_path is not None:
-        document = summary_json(run.info, outcome, traces)
-        run.json_path.write_text(json.dumps(document, indent=1) + "\n", encoding="utf-8")
-    return 1 if outcome.violations else 0
+        try:
+            probe_writable(run.json_path, "--json")
+        except OutputError as error:
+            raise UsageError(str(error)) from None
 
 
 def main(
@@ -434,12 +466,12 @@ def main(
     arguments = list(sys.argv[1:] if argv is None else argv)
     try:
         run = parse_run(arguments, TARGETS if targets is None else targets)
+        check_outputs(run)
         options = run.options
-        print(
+        emit(
             format_header(
                 run.info, options.strategy, options.workers, options.symmetry, options.max_depth
-            ),
-            flush=True,
+            )
         )
         outcome = explore(run.target, options, Progress(enabled=run.progress))
         return report(run, outcome)

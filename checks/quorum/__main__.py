@@ -1,7 +1,10 @@
 """`python -m checks.quorum`: prove the quorum and commit rules, tie them to raft_ref.
 
 Exit status: 0 when every property that should hold is proved and every property
-that should fail is refuted, 1 otherwise, 2 on bad usage.
+that should fail is refuted, 1 otherwise (also when a worker process died), 2 on bad
+usage or a result file that cannot be written, 130/143 when interrupted by
+SIGINT/SIGTERM (the properties decided so far are printed, and written to --json
+marked "interrupted").
 """
 
 from __future__ import annotations
@@ -15,8 +18,18 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import NoReturn
 
+from checks.cli_io import (
+    Interrupted,
+    OutputError,
+    emit,
+    interruptible,
+    probe_writable,
+    probe_writable_dir,
+    write_result,
+)
 from checks.quorum import pictures, report
-from checks.quorum.runner import DEFAULT_MAX_IDS, all_properties, run
+from checks.quorum.properties import Property, Result
+from checks.quorum.runner import DEFAULT_MAX_IDS, WorkerDied, all_properties, run
 from checks.quorum.spec import Variant
 
 PROG = "python -m checks.quorum"
@@ -79,35 +92,89 @@ def _validate(parser: _Parser, args: argparse.Namespace) -> None:
         )
     if args.jobs < 1:
         parser.error(f"--jobs must be at least 1, not {args.jobs}")
-    if args.json is not None and not args.json.parent.is_dir():
-        parser.error(f"--json: directory {args.json.parent} does not exist")
-    if args.out.exists() and not args.out.is_dir():
-        parser.error(f"--out: {args.out} is not a directory")
+    try:
+        if args.json is not None:
+            probe_writable(args.json, "--json")
+        probe_writable_dir(args.out, "--out")
+    except OutputError as error:
+        parser.error(str(error))
 
 
 def main(argv: Sequence[str] | None = None) -> int:
+    with interruptible():
+        try:
+            return _main(argv)
+        except Interrupted as stop:  # before or after the run: nothing to summarize
+            print(f"{PROG}: interrupted by {stop}", file=sys.stderr)
+            return stop.exit_status
+
+
+def _main(argv: Sequence[str] | None) -> int:
     parser = _parser()
     args = parser.parse_args(argv)
     _validate(parser, args)
     variant = Variant(args.variant)
 
-    print(f"Checking {variant.description}; bounded proofs over ids 1..{args.max_ids}.")
+    props = all_properties(variant, args.max_ids)
+    decided: list[Result] = []
+    interrupted: Interrupted | None = None
     start = time.perf_counter()
-    results = run(all_properties(variant, args.max_ids), jobs=args.jobs)
+    died: WorkerDied | None = None
+    try:
+        emit(f"Checking {variant.description}; bounded proofs over ids 1..{args.max_ids}.")
+        run(props, jobs=args.jobs, decided=decided)
+    except Interrupted as stop:
+        interrupted = stop
+        print(f"{PROG}: interrupted by {stop}", file=sys.stderr)
+    except WorkerDied as error:
+        died = error
     seconds = time.perf_counter() - start
+    results = _in_order(props, decided)
+    try:
+        _report(args, variant, results, seconds, interrupted is not None)
+    except OutputError as error:
+        print(f"{PROG}: error: {error}", file=sys.stderr)
+        return 2
+    if interrupted is not None:
+        emit(f"interrupted: {len(results)} of {len(props)} properties decided")
+        return interrupted.exit_status
+    if died is not None:
+        print(f"{PROG}: error: {died} ({len(results)} of {len(props)} decided)", file=sys.stderr)
+        return 1
+    return 0 if report.all_as_expected(results) else 1
 
+
+def _in_order(props: Sequence[Property], decided: Sequence[Result]) -> list[Result]:
+    by_key = {(r.prop.family, r.prop.name): r for r in decided}
+    return [by_key[key] for p in props if (key := (p.family, p.name)) in by_key]
+
+
+def _report(
+    args: argparse.Namespace,
+    variant: Variant,
+    results: list[Result],
+    seconds: float,
+    interrupted: bool,
+) -> None:
+    """The table and summary, then pictures and JSON (OutputError naming a failed path)."""
     prefix = "" if variant is Variant.RAFT else f"{variant.value}."
-    drawn = {r.key: pictures.draw(r, args.out, prefix) for r in results}
-    print(report.table(results, drawn))
-    print(report.summary_line(results, seconds))
+    try:
+        drawn = {r.key: pictures.draw(r, args.out, prefix) for r in results}
+    except OSError as error:
+        emit(report.table(results))
+        emit(report.summary_line(results, seconds))
+        where = error.filename or args.out
+        raise OutputError(f"cannot write pictures to {str(where)!r}: {error.strerror}") from None
+    emit(report.table(results, drawn))
+    emit(report.summary_line(results, seconds) + (" (interrupted)" if interrupted else ""))
     if any(drawn.values()) and not pictures.dot_available():
-        print(pictures.DOT_MISSING_HINT)
+        emit(pictures.DOT_MISSING_HINT)
     if args.json is not None:
         document = report.to_json(
             results, variant=variant, max_ids=args.max_ids, seconds=seconds, pictures=drawn
         )
-        args.json.write_text(json.dumps(document, indent=2) + "\n", encoding="utf-8")
-    return 0 if report.all_as_expected(results) else 1
+        document["interrupted"] = interrupted
+        write_result(args.json, json.dumps(document, indent=2) + "\n")
 
 
 if __name__ == "__main__":

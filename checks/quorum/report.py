@@ -31,7 +31,7 @@ def table(results: Sequence[Result], pictures: Mapping[str, list[Path]] | None =
         )
         for r in results
     ]
-    widths = [max(len(h), *(len(row[k]) for row in rows)) for k, h in enumerate(headers)]
+    widths = [max([len(h), *(len(row[k]) for row in rows)]) for k, h in enumerate(headers)]
 
     def line(cells: Sequence[str]) -> str:
         return "  ".join(

@@ -3,14 +3,16 @@
 from __future__ import annotations
 
 import multiprocessing
+import signal
 from collections.abc import Sequence
 from concurrent.futures import ProcessPoolExecutor
+from concurrent.futures.process import BrokenProcessPool
 
 from checks.quorum import bounded, code_tie, commit_rule, unbounded
 from checks.quorum.properties import Property, Result, check
 from checks.quorum.spec import Variant
 
-__all__ = ["DEFAULT_MAX_IDS", "FAMILIES", "all_properties", "run"]
+__all__ = ["DEFAULT_MAX_IDS", "FAMILIES", "WorkerDied", "all_properties", "run"]
 
 DEFAULT_MAX_IDS = 9
 FAMILIES = (unbounded.FAMILY, bounded.FAMILY, commit_rule.FAMILY, code_tie.FAMILY)
@@ -31,14 +33,31 @@ def _check_all(props: Sequence[Property]) -> list[Result]:
     return [check(p) for p in props]
 
 
-def run(props: Sequence[Property], jobs: int = 1) -> list[Result]:
+def run(
+    props: Sequence[Property], jobs: int = 1, decided: list[Result] | None = None
+) -> list[Result]:
     """Decides every property; results come back in the order of `props`.
 
     With several jobs, each group of properties (see `Property.group`) goes to a
-    worker process as a unit; the slowest groups are submitted first.
+    worker process as a unit; the slowest groups are submitted first. Results are
+    appended to `decided` as they come, so a caller interrupted midway keeps them;
+    an interruption stops the worker processes.
     """
+    sink: list[Result] = [] if decided is None else decided
     if jobs <= 1:
-        return _check_all(props)
+        for prop in props:
+            sink.append(check(prop))
+    else:
+        _run_in_workers(props, jobs, sink)
+    by_key = {(r.prop.family, r.prop.name): r for r in sink}
+    return [by_key[p.family, p.name] for p in props]
+
+
+class WorkerDied(Exception):
+    """A worker process ended without deciding its batch (killed, out of memory)."""
+
+
+def _run_in_workers(props: Sequence[Property], jobs: int, sink: list[Result]) -> None:
     groups: dict[str, list[Property]] = {}
     for prop in props:
         groups.setdefault(prop.group or f"{prop.family}.{prop.name}", []).append(prop)
@@ -47,10 +66,36 @@ def run(props: Sequence[Property], jobs: int = 1) -> list[Result]:
     # Z3's answers (and the counterexamples drawn) do not depend on which batches a
     # worker happened to decide before.
     context = multiprocessing.get_context("spawn")
-    with ProcessPoolExecutor(max_workers=jobs, mp_context=context, max_tasks_per_child=1) as pool:
+    workers = min(jobs, len(batches))  # no idle processes, whatever --jobs says
+    pool = ProcessPoolExecutor(
+        max_workers=workers,
+        mp_context=context,
+        initializer=_ignore_sigint,
+        max_tasks_per_child=1,
+    )
+    try:
         futures = [pool.submit(_check_all, batch) for batch in batches]
-        decided = {(r.prop.family, r.prop.name): r for future in futures for r in future.result()}
-    return [decided[p.family, p.name] for p in props]
+        for future in futures:
+            sink.extend(future.result())
+    except BrokenProcessPool:
+        raise WorkerDied("a worker process died before deciding its properties") from None
+    finally:
+        _stop(pool)
+
+
+def _stop(pool: ProcessPoolExecutor) -> None:
+    """Ends the pool at once: workers still deciding are terminated, not waited for."""
+    processes = list(getattr(pool, "_processes", {}).values())
+    pool.shutdown(wait=False, cancel_futures=True)
+    for process in processes:
+        process.terminate()
+    for process in processes:
+        process.join(timeout=5)
+
+
+def _ignore_sigint() -> None:
+    # Ctrl-C reaches the whole process group: the parent alone decides what it means.
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
 
 
 def _expected_cost(batch: Sequence[Property]) -> int:
