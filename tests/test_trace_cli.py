@@ -229,3 +229,29 @@ def test_module_entry_point_runs(trace_file):
     )
     assert done.returncode == 0, done.stderr
     assert "reproduced" in done.stdout
+
+
+def test_shrink_refuses_a_tampered_trace_and_writes_nothing(capsys, tmp_path):
+    padded = write_trace(tmp_path / "padded.itf.json", padded_trace())
+
+    def tamper(document):
+        servers = document["states"][2]["servers"]["#map"]
+        servers[0][1]["term"] = {"#bigint": "7"}
+
+    edited(padded, tamper)
+    status, out, err = run(capsys, "shrink", str(padded))
+    assert_one_line_error(status, err, "refusing to shrink a trace that does not replay")
+    assert "state 2 differs" in err and out == ""
+    assert not (tmp_path / "padded.shrunk.itf.json").exists()
+
+
+@pytest.mark.parametrize("command", ["show", "replay", "shrink", "render"])
+def test_a_trace_file_above_the_size_limit_is_refused_unread(
+    capsys, tmp_path, monkeypatch, command
+):
+    from checks.trace import document
+
+    path = write_trace(tmp_path / "big.itf.json", violation_trace())
+    monkeypatch.setattr(document, "MAX_TRACE_BYTES", path.stat().st_size - 1)
+    status, _, err = run(capsys, command, str(path))
+    assert_one_line_error(status, err, "MiB is above the limit of 0 MiB for a trace file")

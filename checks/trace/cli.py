@@ -12,6 +12,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import NoReturn
 
+from checks.cli_io import emit
 from checks.trace.chart import message_sequence_chart
 from checks.trace.document import Trace, TraceError, write_trace
 from checks.trace.graphviz_output import (
@@ -116,7 +117,7 @@ def stem_of(path: Path) -> str:
 
 
 def cmd_show(file: Path) -> int:
-    print(show_text(load_trace(file)))
+    emit(show_text(load_trace(file)))
     return 0
 
 
@@ -136,7 +137,7 @@ def cmd_render(file: Path, fmt: str, out: Path | None, states: bool, max_states:
         graph = state_graph_of(trace, max_states)
         written.append(_write_graph(graph, directory / f"{stem}.states", fmt))
     for path in written:
-        print(path)
+        emit(str(path))
     return 0
 
 
@@ -164,7 +165,7 @@ def state_graph_of(trace: Trace, max_states: int) -> object:
 
 def cmd_replay(file: Path) -> int:
     result = replay(load_trace(file))
-    print(result.message)
+    emit(result.message)
     return 0 if result.reproduced else 1
 
 
@@ -173,7 +174,7 @@ def cmd_shrink(file: Path, out: Path | None) -> int:
     shrunk, tests = shrink(trace)
     target = out if out is not None else file.with_name(f"{stem_of(file)}.shrunk.itf.json")
     write_trace(target, shrunk)
-    print(
+    emit(
         f"{len(trace.steps) - 1} steps -> {len(shrunk.steps) - 1} steps ({tests} replays): {target}"
     )
     return 0

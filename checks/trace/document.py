@@ -33,6 +33,9 @@ ACTION = "action"
 ACTION_TAKEN = "mbt::actionTaken"
 NONDET_PICKS = "mbt::nondetPicks"
 INIT = "init"
+# Reading a trace takes about 14 times its size in memory; 16 MiB is some thousands of
+# steps, far above what the explorer writes (a 50-step trace is 0.3 MiB).
+MAX_TRACE_BYTES = 16 << 20
 
 
 class TraceError(Exception):
@@ -271,7 +274,17 @@ def _read_steps(document: dict[str, Any], names: list[str]) -> list[TraceStep]:
 
 
 def read_json(path: Path) -> Any:
-    """The JSON in `path`; TraceError (one line) when it cannot be read or parsed."""
+    """The JSON in `path`; TraceError (one line) when it cannot be read or parsed, or is
+    larger than MAX_TRACE_BYTES."""
+    try:
+        size = path.stat().st_size
+    except OSError:
+        size = 0  # reading says why below
+    if size > MAX_TRACE_BYTES:
+        raise TraceError(
+            f"{path}: {size / 2**20:.1f} MiB is above the limit of "
+            f"{MAX_TRACE_BYTES >> 20} MiB for a trace file"
+        )
     try:
         text = path.read_text(encoding="utf-8")
     except FileNotFoundError:

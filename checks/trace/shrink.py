@@ -18,6 +18,7 @@ from checks.trace.replay import (
     find_property,
     first_failure,
     initial_state_of,
+    replay,
 )
 
 
@@ -79,6 +80,11 @@ def shrink(trace: Trace) -> tuple[Trace, int]:
     if meta.property is None:
         raise ReplayError("the trace records no violated property (#meta.property)")
     target = build_target(meta)
+    # A trace that does not reproduce (edited, or from another version) is refused: a
+    # shrunk trace must stand for the same failure as its input.
+    checked = replay(trace)
+    if not checked.reproduced:
+        raise ReplayError(f"refusing to shrink a trace that does not replay: {checked.message}")
     prop = find_property(target, meta.property.name)
     follower = Follower(target, initial_state_of(target, trace))
     judge = _Judge(follower, prop)
