@@ -14,6 +14,22 @@ _INVALID_ID = 0
 
 _HEARTBEAT_TICK = 2
 
+# raft-rs's fields are unsigned Rust integers (u64, usize) and bools: a Python value
+# outside them is a configuration raft-rs could not even express.
+_UNSIGNED_FIELDS = (
+    "id",
+    "election_tick",
+    "heartbeat_tick",
+    "applied",
+    "max_size_per_msg",
+    "max_inflight_msgs",
+    "min_election_tick",
+    "max_election_tick",
+    "seed",
+)
+_FLAG_FIELDS = ("check_quorum", "pre_vote", "skip_bcast_commit", "batch_append")
+_U64_LIMIT = 1 << 64
+
 
 @dataclass(slots=True)
 class Config:
@@ -92,7 +108,9 @@ class Config:
         return self.max_election_tick if self.max_election_tick != 0 else 2 * self.election_tick
 
     def validate(self) -> None:
-        """Raises ConfigInvalid, naming the field, for a configuration raft-rs rejects."""
+        """Raises ConfigInvalid, naming the field, for a configuration raft-rs rejects
+        (or could not represent: a negative tick, a flag that is not a bool)."""
+        self._validate_types()
         if self.id == _INVALID_ID:
             raise ConfigInvalid("invalid node id: id must not be 0")
         if self.heartbeat_tick == 0:
@@ -117,3 +135,21 @@ class Config:
             raise ConfigInvalid("max_inflight_msgs must be greater than 0")
         if self.read_only_option is ReadOnlyOption.LeaseBased and not self.check_quorum:
             raise ConfigInvalid("read_only_option LeaseBased requires check_quorum to be true")
+
+    def _validate_types(self) -> None:
+        for name in _UNSIGNED_FIELDS:
+            value = getattr(self, name)
+            if type(value) is not int or not 0 <= value < _U64_LIMIT:
+                raise ConfigInvalid(
+                    f"{name} must be an unsigned 64-bit integer (as in raft-rs), got {value!r}"
+                )
+        for name in _FLAG_FIELDS:
+            value = getattr(self, name)
+            if type(value) is not bool:
+                raise ConfigInvalid(f"{name} must be a bool, got {value!r}")
+        if not isinstance(self.read_only_option, ReadOnlyOption):
+            raise ConfigInvalid(
+                f"read_only_option must be a ReadOnlyOption, got {self.read_only_option!r}"
+            )
+        if not isinstance(self.tag, str):
+            raise ConfigInvalid(f"tag must be a str, got {self.tag!r}")

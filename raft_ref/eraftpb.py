@@ -21,6 +21,7 @@ from typing import TypeVar
 from google.protobuf.message import DecodeError as _PbDecodeError
 
 from raft_ref import eraftpb_pb2 as pb
+from raft_ref.errors import ViolatesContract
 
 __all__ = [
     "ConfChange",
@@ -105,6 +106,14 @@ class Entry:
     data: bytes = b""
     context: bytes = b""
     sync_log: bool = False
+
+    def __post_init__(self) -> None:
+        # protobuf's bytes fields take nothing else; found here, not deep in a size
+        # computation later.
+        if type(self.data) is not bytes or type(self.context) is not bytes:
+            raise ViolatesContract(
+                f"Entry data and context must be bytes, got {self.data!r} and {self.context!r}"
+            )
 
     def compute_size(self) -> int:
         """The protobuf-encoded size of this entry, equal to `ByteSize()`."""

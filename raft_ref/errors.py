@@ -75,7 +75,9 @@ class ProposalDropped(Error):
         super().__init__("raft: proposal dropped")
 
 
-class ConfigInvalid(Error):
+class ConfigInvalid(Error, ValueError):
+    """A configuration raft-rs rejects; the description names the field."""
+
     def __init__(self, description: str) -> None:
         super().__init__(description)
         self.description = description
@@ -123,7 +125,10 @@ class NoPendingMembershipChange(_NeverEqual):
         )
 
 
-class ViolatesContract(_NeverEqual):
+class ViolatesContract(_NeverEqual, ValueError, TypeError):
+    """An argument a caller must not pass (raft-rs's types or checks rule it out); the
+    contract names the argument. Caught as ValueError or TypeError alike."""
+
     def __init__(self, contract: str) -> None:
         super().__init__(f"An argument violate a calling contract: {contract}")
         self.contract = contract

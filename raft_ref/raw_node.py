@@ -10,9 +10,10 @@ from __future__ import annotations
 
 import contextlib
 from enum import Enum
-from typing import TYPE_CHECKING, Generic, TypeVar
+from typing import Generic, TypeVar
 
 from raft_ref import contracts
+from raft_ref.config import Config
 from raft_ref.eraftpb import (
     ConfChange,
     ConfChangeType,
@@ -25,14 +26,18 @@ from raft_ref.eraftpb import (
     Snapshot,
     encode_conf_change,
 )
-from raft_ref.errors import Error, RaftPanic, StepLocalMsg, StepPeerNotFound
+from raft_ref.errors import (
+    ConfigInvalid,
+    Error,
+    RaftPanic,
+    StepLocalMsg,
+    StepPeerNotFound,
+    ViolatesContract,
+)
 from raft_ref.raft import INVALID_ID, Raft, SoftState
 from raft_ref.read_only import ReadState
 from raft_ref.status import Status, StatusRef
 from raft_ref.storage import Storage
-
-if TYPE_CHECKING:
-    from raft_ref.config import Config
 
 S = TypeVar("S", bound=Storage)
 
@@ -186,6 +191,17 @@ class Ready:
         )
 
 
+_STORAGE_METHODS = ("initial_state", "entries", "term", "first_index", "last_index", "snapshot")
+
+
+def _check_storage(store: object) -> None:
+    missing = [name for name in _STORAGE_METHODS if not callable(getattr(store, name, None))]
+    if missing:
+        raise ViolatesContract(
+            f"store must implement raft_ref.Storage ({', '.join(missing)} missing), got {store!r}"
+        )
+
+
 class RawNode(Generic[S]):
     """A Raft node driven by the application through `Ready` (not thread-safe)."""
 
@@ -196,6 +212,9 @@ class RawNode(Generic[S]):
     prev_hs: HardState
 
     def __init__(self, config: Config, store: S) -> None:
+        if not isinstance(config, Config):
+            raise ConfigInvalid(f"config must be a raft_ref.Config, got {config!r}")
+        _check_storage(store)
         if config.id == 0:
             raise RaftPanic("config.id must not be zero")
         self.raft = Raft(config, store)
@@ -262,6 +281,8 @@ class RawNode(Generic[S]):
 
     def propose_conf_change(self, context: bytes, cc: ConfChange) -> None:
         """Proposes a configuration change entry."""
+        if type(cc) is not ConfChange:
+            raise ViolatesContract(f"propose_conf_change: cc must be a ConfChange, got {cc!r}")
         entry = Entry(
             entry_type=EntryType.EntryConfChange, data=encode_conf_change(cc), context=context
         )
@@ -294,6 +315,11 @@ class RawNode(Generic[S]):
 
     def step(self, m: Message) -> None:
         """Feeds a message from the network to the node."""
+        # Two type checks: what raft-rs's types guarantee, cheap enough for every step.
+        if type(m) is not Message:
+            raise ViolatesContract(f"step: m must be an eraftpb Message, got {m!r}")
+        if type(m.msg_type) is not MessageType:
+            raise ViolatesContract(f"step: m.msg_type {m.msg_type!r} is not a MessageType")
         # Local messages never come over the network.
         if is_local_msg(m.msg_type):
             raise StepLocalMsg()
