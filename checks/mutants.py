@@ -111,12 +111,12 @@ def _heartbeat_commit_beyond_match() -> Undo:
 
 def _joint_quorum_new_only() -> Undo:
     from raft_ref.progress import ProgressSet  # noqa: PLC0415
-    from raft_ref.progress.progress_set import CandidacyStatus  # noqa: PLC0415
+    from raft_ref.progress.quorum import CandidacyStatus, committed_index  # noqa: PLC0415
 
     def maximal_committed_index(self: ProgressSet) -> int:
-        nxt = self.next_configuration
+        conf = self.next_configuration or self.configuration
         # Bug: while joint, only the new configuration's majority counts.
-        return self._committed_index_of(nxt if nxt is not None else self.configuration)
+        return committed_index(conf.voters, self._progress)
 
     def candidacy_status(self: ProgressSet, votes: Any) -> CandidacyStatus:
         conf = self.next_configuration or self.configuration

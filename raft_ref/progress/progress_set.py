@@ -18,7 +18,6 @@ Differences from raft-rs 0.6.0-alpha:
 from __future__ import annotations
 
 from collections.abc import ItemsView, Iterable, Iterator, Mapping, Set
-from enum import Enum
 
 from raft_ref.contracts import ensure, snapshot
 from raft_ref.eraftpb import ConfState, SnapshotMetadata
@@ -31,15 +30,18 @@ from raft_ref.errors import (
     ViolatesContract,
 )
 from raft_ref.progress.progress import Progress
+from raft_ref.progress.quorum import (
+    CandidacyStatus,
+    joint_committed_index,
+    joint_has_quorum,
+    joint_vote_result,
+    majority,
+)
+from raft_ref.progress.quorum import has_quorum as _has_quorum
 
 __all__ = ["CandidacyStatus", "Configuration", "IdSet", "ProgressSet", "majority"]
 
 _PENDING_CHANGE = "There is a pending membership change."
-
-
-def majority(total: int) -> int:
-    """The fewest voters of a group of `total` that make a quorum."""
-    return total // 2 + 1
 
 
 class IdSet(frozenset[int]):
@@ -113,21 +115,13 @@ class Configuration:
 
     def has_quorum(self, potential_quorum: Iterable[int]) -> bool:
         """True when the given nodes include a majority of the voters."""
-        return len(self.voters.intersection(potential_quorum)) >= majority(len(self.voters))
+        return _has_quorum(self.voters, potential_quorum)
 
     def contains(self, id: int) -> bool:
         return id in self.voters or id in self.learners
 
     def _disjoint(self) -> bool:
         return self.voters.isdisjoint(self.learners)
-
-
-class CandidacyStatus(Enum):
-    """Where an election stands for a candidate, given the votes so far."""
-
-    Elected = 0
-    Eligible = 1
-    Ineligible = 2
 
 
 _DISJOINT = "no node is both a voter and a learner of the same configuration"
@@ -371,11 +365,8 @@ class ProgressSet:
     def maximal_committed_index(self) -> int:
         """The largest index matched by a majority of voters (of both configurations
         while joint, taking the smaller of the two)."""
-        committed = self._committed_index_of(self._configuration)
-        nxt = self._next_configuration
-        if nxt is not None:
-            committed = min(committed, self._committed_index_of(nxt))
-        return committed
+        current = self._configuration.voters
+        return joint_committed_index(current, self._next_voters(), self._progress)
 
     @ensure(
         lambda self, votes, result: self._candidacy_consistent(votes, result),
@@ -384,26 +375,7 @@ class ProgressSet:
     )
     def candidacy_status(self, votes: Mapping[int, bool]) -> CandidacyStatus:
         """Whether the votes so far win the election, lose it, or leave it open."""
-        granted = set()
-        rejected = set()
-        for id, accepted in votes.items():
-            if accepted:
-                granted.add(id)
-            else:
-                rejected.add(id)
-        current = self._configuration
-        nxt = self._next_configuration
-        if nxt is None:
-            if current.has_quorum(granted):
-                return CandidacyStatus.Elected
-            if current.has_quorum(rejected):
-                return CandidacyStatus.Ineligible
-        else:
-            if nxt.has_quorum(granted) and current.has_quorum(granted):
-                return CandidacyStatus.Elected
-            if nxt.has_quorum(rejected) or current.has_quorum(rejected):
-                return CandidacyStatus.Ineligible
-        return CandidacyStatus.Eligible
+        return joint_vote_result(self._configuration.voters, self._next_voters(), votes)
 
     @snapshot(
         lambda self, perspective_of: {
@@ -443,22 +415,14 @@ class ProgressSet:
 
         The only correct quorum test for the whole group.
         """
-        nxt = self._next_configuration
-        return self._configuration.has_quorum(potential_quorum) and (
-            nxt is None or nxt.has_quorum(potential_quorum)
-        )
+        return joint_has_quorum(self._configuration.voters, self._next_voters(), potential_quorum)
 
     # --- Internals --------------------------------------------------------------
 
-    def _committed_index_of(self, conf: Configuration) -> int:
-        progress = self._progress
-        try:
-            matched = sorted((progress[id].matched for id in conf.voters), reverse=True)
-        except KeyError as missing:
-            raise RaftPanic(f"no progress for voter {missing.args[0]}") from None
-        if not matched:
-            raise RaftPanic("index out of bounds: the len is 0 but the index is 0")
-        return matched[len(matched) // 2]
+    def _next_voters(self) -> IdSet | None:
+        # The second configuration of the joint quorum; absent outside a change.
+        nxt = self._next_configuration
+        return None if nxt is None else nxt.voters
 
     def _check_insertable(self, id: int, pending_message: str) -> None:
         if id in self._learner_ids:
@@ -503,27 +467,19 @@ class ProgressSet:
             members |= self.next_configuration.voters | self.next_configuration.learners
         return members == self._progress.keys()
 
-    def _active_configurations(self) -> list[Configuration]:
-        nxt = self.next_configuration
-        return [self.configuration] if nxt is None else [self.configuration, nxt]
-
     def _acknowledged_by_all(self, index: int) -> bool:
-        # Whether a majority of voters of every active configuration matched `index`.
-        for conf in self._active_configurations():
-            acks = sum(1 for id in conf.voters if self._progress[id].matched >= index)
-            if acks < majority(len(conf.voters)):
-                return False
-        return True
+        # Whether the voters that matched `index` are a quorum (of both configurations
+        # while joint).
+        acknowledged = {id for id, pr in self._progress.items() if pr.matched >= index}
+        return self.has_quorum(acknowledged)
 
     def _candidacy_consistent(self, votes: Mapping[int, bool], result: CandidacyStatus) -> bool:
         granted = {id for id, accepted in votes.items() if accepted}
         rejected = {id for id, accepted in votes.items() if not accepted}
-        confs = self._active_configurations()
-        won = all(len(c.voters & granted) >= majority(len(c.voters)) for c in confs)
-        lost = any(len(c.voters & rejected) >= majority(len(c.voters)) for c in confs)
-        if won:
+        configurations = (self.configuration, self.next_configuration)
+        if self.has_quorum(granted):
             return result is CandidacyStatus.Elected
-        if lost:
+        if any(c is not None and c.has_quorum(rejected) for c in configurations):
             return result is CandidacyStatus.Ineligible
         return result is CandidacyStatus.Eligible
 
