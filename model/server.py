@@ -18,6 +18,7 @@ the model allows.
 from __future__ import annotations
 
 from model.params import Params
+from model.quorum import joint_committed_index, joint_vote_result
 from model.state import (
     VOTE_RESPONSE,
     Config,
@@ -64,22 +65,10 @@ def become_follower(s: Server, term: int, leader: int) -> Server:
     return reset(s, term)._replace(role=Role.FOLLOWER, leader=leader)
 
 
-def _count(mask: int) -> int:
-    return _BITS[mask] if mask < 256 else bin(mask).count("1")
-
-
-_BITS = tuple(bin(mask).count("1") for mask in range(256))
-
-
 def candidacy(p: Params, config: Config, granted: int, rejected: int) -> int:
     """raft-rs `candidacy_status`: 1 elected (a majority of every voter set granted),
     -1 ineligible (a majority of some voter set refused), 0 still open."""
-    masks = config.voter_masks()
-    if all(_count(granted & v) >= p.majority(_count(v)) for v in masks):
-        return 1
-    if any(_count(rejected & v) >= p.majority(_count(v)) for v in masks):
-        return -1
-    return 0
+    return joint_vote_result(config, granted, rejected, p.majority)
 
 
 def promotable(i: int, s: Server) -> bool:
@@ -141,10 +130,7 @@ def append_entry(p: Params, i: int, s: Server, entry: Entry) -> Server:
 def maybe_commit(p: Params, s: Server) -> Server:
     """The commit rule: the highest index a majority of every voter set has replicated,
     committed only if it is an entry of the leader's current term."""
-    candidate = len(s.log)
-    for voters in s.config.voter_masks():
-        matched = sorted((s.match[j - 1] for j in ids(voters)), reverse=True)
-        candidate = min(candidate, matched[p.majority(len(matched)) - 1])
+    candidate = min(len(s.log), joint_committed_index(s.config, s.match, p.majority))
     if candidate <= s.commit:
         return s
     if p.commit_only_current_term and term_at(s.log, candidate) != s.term:

@@ -13,12 +13,14 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from checks.quorum import code_tie, commit_rule, pictures, report
+from checks.quorum import code_tie, commit_rule, model_tie, pictures, report
 from checks.quorum.__main__ import main
-from checks.quorum.code_tie import Cluster, QuorumOracle, optimal_committed_index
+from checks.quorum.code_tie import Membership, QuorumOracle, optimal_committed_index
 from checks.quorum.properties import Expectation, Outcome, Property, Result, check
 from checks.quorum.runner import all_properties, run
 from checks.quorum.spec import Rules, Variant
+from model.params import Params
+from model.variants import VARIANTS
 from raft_ref.progress import CandidacyStatus, ProgressSet, majority
 
 # Bounded proofs at the command's default size; the code tie exhaustive over 4 ids
@@ -36,6 +38,7 @@ def _by_key(props: list[Property]) -> dict[str, Property]:
 PROOFS = _by_key([p for p in all_properties(Variant.RAFT, PROOF_IDS) if p.family != "code_tie"])
 TIES_FAST = _by_key(code_tie.properties(Variant.RAFT, TIE_IDS_FAST))
 TIES_FULL = _by_key(code_tie.properties(Variant.RAFT, TIE_IDS_FULL))
+MODEL_TIES = _by_key(model_tie.properties(Variant.RAFT, TIE_IDS_FULL))
 CONTROLS = {
     f"{variant.value}:{key}": prop
     for variant in Variant
@@ -142,6 +145,8 @@ def test_negative_control(key: str) -> None:
                 "commit_rule.leader_completeness_step",
                 "code_tie.majority_matches_spec",
                 "code_tie.maximal_committed_index_matches_spec",
+                "model_tie.majority_matches_spec",
+                "model_tie.joint_committed_index_matches_spec",
             },
         ),
         (
@@ -151,6 +156,8 @@ def test_negative_control(key: str) -> None:
                 "bounded.joint_quorum_meets_old_majority",
                 "code_tie.has_quorum_matches_spec",
                 "code_tie.candidacy_status_matches_spec",
+                "model_tie.joint_has_quorum_matches_spec",
+                "model_tie.joint_vote_result_matches_spec",
             },
         ),
         (Variant.COMMIT_ANY_TERM, {"commit_rule.leader_completeness_step"}),
@@ -196,6 +203,22 @@ def test_code_tie_exhaustive_over_five_ids(key: str) -> None:
     _assert_as_expected(check(TIES_FULL[key]))
 
 
+@pytest.mark.parametrize("key", sorted(MODEL_TIES))
+def test_model_tie(key: str) -> None:
+    _assert_as_expected(check(MODEL_TIES[key]))
+
+
+@pytest.mark.parametrize(
+    "prop",
+    model_tie.properties(Variant.RAFT, TIE_IDS_FAST, Params(**VARIANTS["small_majority"]).majority),
+    ids=lambda p: p.name,
+)
+def test_model_tie_catches_the_small_majority_variant(prop: Property) -> None:
+    result = check(prop)
+    assert result.verdict.outcome is Outcome.REFUTED
+    assert result.verdict.counterexample is not None
+
+
 def test_code_tie_catches_a_commit_index_that_ignores_the_next_configuration(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
@@ -221,8 +244,8 @@ def _having(ids: list[int], roles: list[str], role: str) -> frozenset[int]:
 
 
 @st.composite
-def clusters_with_matches(draw: st.DrawFn, max_ids: int = 12) -> tuple[Cluster, dict[int, int]]:
-    """A cluster of up to `max_ids` ids, single or joint, with learners and match indexes."""
+def clusters_with_matches(draw: st.DrawFn, max_ids: int = 12) -> tuple[Membership, dict[int, int]]:
+    """A membership of up to `max_ids` ids, single or joint, with learners and match indexes."""
     ids = list(range(1, draw(st.integers(1, max_ids)) + 1))
     roles = st.lists(
         st.sampled_from(["voter", "learner", "absent"]), min_size=len(ids), max_size=len(ids)
@@ -231,53 +254,53 @@ def clusters_with_matches(draw: st.DrawFn, max_ids: int = 12) -> tuple[Cluster, 
     old = _having(ids, old_roles, "voter") or frozenset({1})
     learners = _having(ids, old_roles, "learner") - old
     if draw(st.booleans()):
-        cluster = Cluster(old, learners)
+        membership = Membership(old, learners)
     else:
         new_roles = draw(roles)
         new = _having(ids, new_roles, "voter") or frozenset({ids[-1]})
         # raft-rs refuses to turn a voter into a learner.
         new_learners = _having(ids, new_roles, "learner") - new - old
-        cluster = Cluster(old, learners, new, new_learners)
+        membership = Membership(old, learners, new, new_learners)
     values = draw(st.lists(st.integers(0, 9), min_size=len(ids), max_size=len(ids)))
-    matched = {i: v for i, v in zip(ids, values, strict=True) if i in cluster.members}
-    return cluster, matched
+    matched = {i: v for i, v in zip(ids, values, strict=True) if i in membership.members}
+    return membership, matched
 
 
 @given(clusters_with_matches())
 def test_maximal_committed_index_is_the_z3_optimum_on_larger_clusters(
-    case: tuple[Cluster, dict[int, int]],
+    case: tuple[Membership, dict[int, int]],
 ) -> None:
-    cluster, matched = case
-    prs = cluster.progress_set()
+    membership, matched = case
+    prs = membership.progress_set()
     for id, value in matched.items():
         prs.get(id).matched = value
-    assert prs.maximal_committed_index() == optimal_committed_index(Rules(), cluster, matched)
+    assert prs.maximal_committed_index() == optimal_committed_index(Rules(), membership, matched)
 
 
 @given(clusters_with_matches(), st.data())
 def test_quorum_decisions_match_the_spec_on_larger_clusters(
-    case: tuple[Cluster, dict[int, int]], data: st.DataObject
+    case: tuple[Membership, dict[int, int]], data: st.DataObject
 ) -> None:
-    cluster, _ = case
-    prs = cluster.progress_set()
+    membership, _ = case
+    prs = membership.progress_set()
     oracle = QuorumOracle(Rules())
-    members = cluster.members
+    members = membership.members
     nodes = data.draw(st.sets(st.sampled_from([*members, max(members) + 1])))
-    assert prs.has_quorum(nodes) == oracle.quorum(nodes, cluster)
-    answers = data.draw(st.dictionaries(st.sampled_from(cluster.voters), st.booleans()))
+    assert prs.has_quorum(nodes) == oracle.quorum(nodes, membership)
+    answers = data.draw(st.dictionaries(st.sampled_from(membership.voters), st.booleans()))
     granted = {i for i, a in answers.items() if a}
     rejected = {i for i, a in answers.items() if not a}
-    if oracle.quorum(granted, cluster):
+    if oracle.quorum(granted, membership):
         expected = CandidacyStatus.Elected
-    elif any(oracle.quorum_of(rejected, conf) for conf in cluster.active):
+    elif any(oracle.quorum_of(rejected, conf) for conf in membership.active):
         expected = CandidacyStatus.Ineligible
     else:
         expected = CandidacyStatus.Eligible
     assert prs.candidacy_status(answers) is expected
 
 
-def test_clusters_cover_every_configuration_over_three_ids() -> None:
-    found = list(code_tie.clusters(3))
+def test_memberships_cover_every_configuration_over_three_ids() -> None:
+    found = list(code_tie.memberships(3))
     singles = [c for c in found if c.new is None]
     joints = [c for c in found if c.new is not None]
     assert len(singles) == 7

@@ -42,11 +42,20 @@ from raft_ref.progress import CandidacyStatus, Configuration, Progress, Progress
 __all__ = [
     "EXHAUSTIVE_IDS",
     "FAMILY",
-    "Cluster",
+    "LEARNER_MATCH",
+    "MAJORITY_TOTALS",
+    "MATCH_RANGE",
+    "Membership",
     "QuorumOracle",
-    "clusters",
+    "answers_so_far",
+    "committed_by_spec",
+    "majority_matches",
+    "memberships",
+    "mismatch",
     "optimal_committed_index",
+    "outcome_of",
     "properties",
+    "status_by_spec",
 ]
 
 FAMILY = "code_tie"
@@ -66,7 +75,7 @@ _INFLIGHT = 256
 
 
 @dataclass(frozen=True)
-class Cluster:
+class Membership:
     """A configuration, joint when `new` is set, with the learners of each side."""
 
     old: frozenset[int]
@@ -89,7 +98,7 @@ class Cluster:
         return sorted(self.old | self.learners | (self.new or frozenset()) | self.new_learners)
 
     def progress_set(self) -> ProgressSet:
-        """The cluster as raft_ref builds it: members added, then the change begun."""
+        """The membership as raft_ref builds it: members added, then the change begun."""
         prs = ProgressSet()
         for id in sorted(self.old):
             prs.insert_voter(id, Progress(1, _INFLIGHT))
@@ -109,12 +118,12 @@ class Cluster:
         return shown
 
 
-def clusters(max_ids: int, *, with_learners: bool = True) -> Iterator[Cluster]:
+def memberships(max_ids: int, *, with_learners: bool = True) -> Iterator[Membership]:
     """Every configuration over the ids 1..max_ids, single and joint.
 
     With learners, every id that is not a voter is a learner (a learner of the old
     configuration may become a voter of the new one, as raft-rs allows); without,
-    the cluster holds only voters and the new configuration adds nodes afresh.
+    the membership holds only voters and the new configuration adds nodes afresh.
     """
     ids = range(1, max_ids + 1)
     voter_sets = [
@@ -127,10 +136,10 @@ def clusters(max_ids: int, *, with_learners: bool = True) -> Iterator[Cluster]:
 
     # Single configurations first: their counterexamples are the simplest to read.
     for old in voter_sets:
-        yield Cluster(old, learners_of(old))
+        yield Membership(old, learners_of(old))
     for old in voter_sets:
         for new in voter_sets:
-            yield Cluster(old, learners_of(old), new, learners_of(old | new))
+            yield Membership(old, learners_of(old), new, learners_of(old | new))
 
 
 class QuorumOracle:
@@ -156,27 +165,27 @@ class QuorumOracle:
         """`members` hold a majority of `voters` (one configuration)."""
         return self._decide((len(voters & members), len(voters)))
 
-    def quorum(self, members: frozenset[int] | set[int], cluster: Cluster) -> bool:
-        """`members` are a quorum of every active configuration of `cluster`."""
-        if cluster.new is None:
-            return self.quorum_of(members, cluster.old)
+    def quorum(self, members: frozenset[int] | set[int], membership: Membership) -> bool:
+        """`members` are a quorum of every active configuration of `membership`."""
+        if membership.new is None:
+            return self.quorum_of(members, membership.old)
         return self._decide(
             (
-                len(cluster.old & members),
-                len(cluster.old),
-                len(cluster.new & members),
-                len(cluster.new),
+                len(membership.old & members),
+                len(membership.old),
+                len(membership.new & members),
+                len(membership.new),
             )
         )
 
 
-def _mismatch(cluster: Cluster, what: str, **details: Any) -> Verdict:
-    data = {"cluster": cluster.describe(), **details}
+def mismatch(membership: Membership, what: str, **details: Any) -> Verdict:
+    data = {"cluster": membership.describe(), **details}
     shown = ", ".join(f"{k}={v}" for k, v in data.items())
     return Verdict(Outcome.REFUTED, Counterexample(f"{what}: {shown}", data))
 
 
-def _run(call: Callable[[], Any]) -> Any:
+def outcome_of(call: Callable[[], Any]) -> Any:
     """The code's answer, or the exception it raised (a mismatch in itself)."""
     try:
         return call()
@@ -187,11 +196,13 @@ def _run(call: Callable[[], Any]) -> Any:
 # --- majority -------------------------------------------------------------------------
 
 
-def _majority_matches(rules: Rules, totals: int) -> Verdict:
-    """One query: for every total, raft_ref's majority is the least count that is a quorum."""
+def majority_matches(
+    rules: Rules, totals: int, code: Callable[[int], int], code_name: str = "raft_ref"
+) -> Verdict:
+    """One query: for every total, the code's majority is the least count that is a quorum."""
     total = z3.Int("total")
-    code_majority = z3.Function("raft_ref_majority", z3.IntSort(), z3.IntSort())
-    answers = [code_majority(n) == majority(n) for n in range(totals + 1)]
+    code_majority = z3.Function(f"{code_name}_majority", z3.IntSort(), z3.IntSort())
+    answers = [code_majority(n) == code(n) for n in range(totals + 1)]
     claim = z3.And(
         rules.is_quorum(code_majority(total), total),
         z3.Not(rules.is_quorum(code_majority(total) - 1, total)),
@@ -199,18 +210,24 @@ def _majority_matches(rules: Rules, totals: int) -> Verdict:
 
     def explain(model: z3.ModelRef) -> Counterexample:
         n = model.eval(total, model_completion=True).as_long()
-        data = {"total": n, "raft_ref": majority(n), "spec": _least_quorum(rules, n)}
+        data = {"total": n, code_name: code(n), "spec": _least_quorum(rules, n)}
         return Counterexample(
-            f"majority({n}) = {data['raft_ref']}, the least quorum is {data['spec']}", data
+            f"majority({n}) = {data[code_name]}, the least quorum is {data['spec']}", data
         )
 
     return prove([*answers, total >= 0, total <= totals], claim, explain)
 
 
+def _raft_ref_majority_matches(rules: Rules, totals: int) -> Verdict:
+    # `majority` is read when deciding, so that a test can replace it.
+    return majority_matches(rules, totals, majority)
+
+
 def _least_quorum(rules: Rules, total: int) -> int:
     optimizer = z3.Optimize()
     size = z3.Int("size")
-    optimizer.add(size >= 0, rules.is_quorum(size, total))
+    # As a Z3 integer: the majority divides it as an integer.
+    optimizer.add(size >= 0, rules.is_quorum(size, z3.IntVal(total)))
     optimizer.minimize(size)
     optimizer.check()
     return int(optimizer.model().eval(size).as_long())
@@ -221,7 +238,7 @@ def _least_quorum(rules: Rules, total: int) -> int:
 
 def _has_quorum_matches(rules: Rules, max_ids: int) -> Verdict:
     oracle = QuorumOracle(rules)
-    outsider = max_ids + 1  # a node the cluster does not know
+    outsider = max_ids + 1  # a node the membership does not know
     candidates = [*range(1, max_ids + 1), outsider]
     subsets = [
         frozenset(c)
@@ -229,14 +246,14 @@ def _has_quorum_matches(rules: Rules, max_ids: int) -> Verdict:
         for c in itertools.combinations(candidates, size)
     ]
     for with_learners in (True, False):
-        for cluster in clusters(max_ids, with_learners=with_learners):
-            prs = cluster.progress_set()
+        for membership in memberships(max_ids, with_learners=with_learners):
+            prs = membership.progress_set()
             for subset in subsets:
-                code = _run(functools.partial(prs.has_quorum, set(subset)))
-                spec = oracle.quorum(subset, cluster)
+                code = outcome_of(functools.partial(prs.has_quorum, set(subset)))
+                spec = oracle.quorum(subset, membership)
                 if code != spec:
-                    return _mismatch(
-                        cluster, "has_quorum", nodes=sorted(subset), raft_ref=code, spec=spec
+                    return mismatch(
+                        membership, "has_quorum", nodes=sorted(subset), raft_ref=code, spec=spec
                     )
     return Verdict(Outcome.PROVED)
 
@@ -244,12 +261,14 @@ def _has_quorum_matches(rules: Rules, max_ids: int) -> Verdict:
 # --- maximal_committed_index ----------------------------------------------------------
 
 
-def _committed_by_spec(oracle: QuorumOracle, cluster: Cluster, matched: Mapping[int, int]) -> int:
+def committed_by_spec(
+    oracle: QuorumOracle, membership: Membership, matched: Mapping[int, int]
+) -> int:
     """The largest index matched by a quorum of every active configuration."""
     best = 0
     for index in range(LEARNER_MATCH + 2):
         acknowledged = {id for id, m in matched.items() if m >= index}
-        if oracle.quorum(acknowledged, cluster):
+        if oracle.quorum(acknowledged, membership):
             best = index
     return best
 
@@ -259,24 +278,24 @@ def _committed_index_matches(rules: Rules, max_ids: int) -> Verdict:
     # The specification only counts, so its answer depends on the match indexes of
     # each configuration's voters as multisets: computed once per pair of multisets.
     spec_answers: dict[tuple[tuple[int, ...], ...], int] = {}
-    for cluster in clusters(max_ids):
-        prs = cluster.progress_set()
-        voters = cluster.voters
-        matched = dict.fromkeys(cluster.members, LEARNER_MATCH)
+    for membership in memberships(max_ids):
+        prs = membership.progress_set()
+        voters = membership.voters
+        matched = dict.fromkeys(membership.members, LEARNER_MATCH)
         for id in matched:
             _progress(prs, id).matched = LEARNER_MATCH
         for values in itertools.product(MATCH_RANGE, repeat=len(voters)):
             for id, value in zip(voters, values, strict=True):
                 _progress(prs, id).matched = value
                 matched[id] = value
-            code = _run(prs.maximal_committed_index)
-            key = tuple(tuple(sorted(matched[id] for id in conf)) for conf in cluster.active)
+            code = outcome_of(prs.maximal_committed_index)
+            key = tuple(tuple(sorted(matched[id] for id in conf)) for conf in membership.active)
             spec = spec_answers.get(key)
             if spec is None:
-                spec = spec_answers[key] = _committed_by_spec(oracle, cluster, matched)
+                spec = spec_answers[key] = committed_by_spec(oracle, membership, matched)
             if code != spec:
-                return _mismatch(
-                    cluster,
+                return mismatch(
+                    membership,
                     "maximal_committed_index",
                     matched=dict(matched),
                     raft_ref=code,
@@ -295,67 +314,69 @@ def _progress(prs: ProgressSet, id: int) -> Progress:
 # --- candidacy_status -----------------------------------------------------------------
 
 
-def _votes(cluster: Cluster) -> Iterator[dict[int, bool]]:
+def answers_so_far(membership: Membership) -> Iterator[dict[int, bool]]:
     """Every way the voters may have answered so far (no answer, granted, rejected)."""
-    voters = cluster.voters
+    voters = membership.voters
     for answers in itertools.product((None, True, False), repeat=len(voters)):
         yield {id: a for id, a in zip(voters, answers, strict=True) if a is not None}
 
 
-def _status_by_spec(oracle: QuorumOracle, cluster: Cluster, votes: Mapping[int, bool]) -> str:
+def status_by_spec(oracle: QuorumOracle, membership: Membership, votes: Mapping[int, bool]) -> str:
     """raft-rs's rule: won with a quorum of every configuration granting; lost once the
     rejections form a quorum of some configuration; open otherwise."""
     granted = {id for id, a in votes.items() if a}
     rejected = {id for id, a in votes.items() if not a}
-    if oracle.quorum(granted, cluster):
+    if oracle.quorum(granted, membership):
         return CandidacyStatus.Elected.name
-    if any(oracle.quorum_of(rejected, voters) for voters in cluster.active):
+    if any(oracle.quorum_of(rejected, voters) for voters in membership.active):
         return CandidacyStatus.Ineligible.name
     return CandidacyStatus.Eligible.name
 
 
-def _can_still_win(oracle: QuorumOracle, cluster: Cluster, votes: Mapping[int, bool]) -> bool:
+def _can_still_win(oracle: QuorumOracle, membership: Membership, votes: Mapping[int, bool]) -> bool:
     """Some answers of the voters not heard from yet would elect the candidate."""
-    hopeful = {id for id in cluster.voters if votes.get(id, True)}
-    return oracle.quorum(hopeful, cluster)
+    hopeful = {id for id in membership.voters if votes.get(id, True)}
+    return oracle.quorum(hopeful, membership)
 
 
 @functools.cache
-def _candidacy_answers(max_ids: int) -> list[tuple[Cluster, dict[int, bool], str]]:
-    """raft_ref's candidacy status for every cluster and vote, computed once per bound."""
+def _candidacy_answers(max_ids: int) -> list[tuple[Membership, dict[int, bool], str]]:
+    """raft_ref's candidacy status for every membership and vote, computed once per bound."""
     answers = []
-    for cluster in clusters(max_ids):
-        prs = cluster.progress_set()
-        for votes in _votes(cluster):
-            status = _run(functools.partial(prs.candidacy_status, votes))
-            answers.append((cluster, votes, getattr(status, "name", str(status))))
+    for membership in memberships(max_ids):
+        prs = membership.progress_set()
+        for votes in answers_so_far(membership):
+            status = outcome_of(functools.partial(prs.candidacy_status, votes))
+            answers.append((membership, votes, getattr(status, "name", str(status))))
     return answers
 
 
 def _candidacy_matches(rules: Rules, max_ids: int) -> Verdict:
     oracle = QuorumOracle(rules)
-    for cluster, votes, code in _candidacy_answers(max_ids):
-        spec = _status_by_spec(oracle, cluster, votes)
+    for membership, votes, code in _candidacy_answers(max_ids):
+        spec = status_by_spec(oracle, membership, votes)
         if code != spec:
-            return _mismatch(cluster, "candidacy_status", votes=votes, raft_ref=code, spec=spec)
+            return mismatch(membership, "candidacy_status", votes=votes, raft_ref=code, spec=spec)
     return Verdict(Outcome.PROVED)
 
 
 def _ineligible_means_lost(rules: Rules, max_ids: int) -> Verdict:
     oracle = QuorumOracle(rules)
-    for cluster, votes, code in _candidacy_answers(max_ids):
-        if code == CandidacyStatus.Ineligible.name and _can_still_win(oracle, cluster, votes):
-            return _mismatch(
-                cluster, "Ineligible, yet the missing votes could still elect", votes=votes
+    for membership, votes, code in _candidacy_answers(max_ids):
+        if code == CandidacyStatus.Ineligible.name and _can_still_win(oracle, membership, votes):
+            return mismatch(
+                membership, "Ineligible, yet the missing votes could still elect", votes=votes
             )
     return Verdict(Outcome.PROVED)
 
 
 def _lost_means_ineligible(rules: Rules, max_ids: int) -> Verdict:
     oracle = QuorumOracle(rules)
-    for cluster, votes, code in _candidacy_answers(max_ids):
-        if code != CandidacyStatus.Ineligible.name and not _can_still_win(oracle, cluster, votes):
-            return _mismatch(cluster, f"{code}, yet no missing votes could elect", votes=votes)
+    for membership, votes, code in _candidacy_answers(max_ids):
+        if code != CandidacyStatus.Ineligible.name and not _can_still_win(
+            oracle, membership, votes
+        ):
+            return mismatch(membership, f"{code}, yet no missing votes could elect", votes=votes)
     return Verdict(Outcome.PROVED)
 
 
@@ -364,29 +385,29 @@ def _lost_means_ineligible(rules: Rules, max_ids: int) -> Verdict:
 
 def _recently_active_matches(rules: Rules, max_ids: int) -> Verdict:
     oracle = QuorumOracle(rules)
-    for cluster in clusters(max_ids):
-        prs = cluster.progress_set()
-        voters = cluster.voters
-        learners = sorted(set(cluster.members) - set(voters))
-        learner_ids = cluster.learners | cluster.new_learners
+    for membership in memberships(max_ids):
+        prs = membership.progress_set()
+        voters = membership.voters
+        learners = sorted(set(membership.members) - set(voters))
+        learner_ids = membership.learners | membership.new_learners
         leaders = voters + learners[:1]  # a learner asking shows it does not count itself
         for leader in leaders:
             # The leader's own flag stays set, so that clearing it by mistake shows.
             peers = [id for id in voters if id != leader]
             for flags in itertools.product((False, True), repeat=len(peers)):
                 heard = {leader: True, **dict(zip(peers, flags, strict=True))}
-                for id in cluster.members:
+                for id in membership.members:
                     _progress(prs, id).recent_active = heard.get(id, True)
-                code = _run(functools.partial(prs.quorum_recently_active, leader))
+                code = outcome_of(functools.partial(prs.quorum_recently_active, leader))
                 active = {id for id in voters if heard[id]}
-                spec = oracle.quorum(active, cluster)
+                spec = oracle.quorum(active, membership)
                 # Every flag is cleared, except the leader's own while it is only a voter.
                 kept = leader in voters and leader not in learner_ids
-                after = {id: _progress(prs, id).recent_active for id in cluster.members}
-                expected_after = {id: kept and id == leader for id in cluster.members}
+                after = {id: _progress(prs, id).recent_active for id in membership.members}
+                expected_after = {id: kept and id == leader for id in membership.members}
                 if code != spec or after != expected_after:
-                    return _mismatch(
-                        cluster,
+                    return mismatch(
+                        membership,
                         "quorum_recently_active",
                         leader=leader,
                         recent_active=heard,
@@ -400,20 +421,22 @@ def _recently_active_matches(rules: Rules, max_ids: int) -> Verdict:
 # --- larger clusters against z3.Optimize ----------------------------------------------
 
 
-def optimal_committed_index(rules: Rules, cluster: Cluster, matched: Mapping[int, int]) -> int:
+def optimal_committed_index(
+    rules: Rules, membership: Membership, matched: Mapping[int, int]
+) -> int:
     """The largest index that a quorum of every active configuration has matched,
     as z3.Optimize finds it over the cluster's ids."""
-    ids = cluster.members
+    ids = membership.members
     index = z3.Int("index")
-    old = IdSet.constant("old", ids, set(cluster.old))
+    old = IdSet.constant("old", ids, set(membership.old))
     acks = IdSet("acknowledged", ids)
     optimizer = z3.Optimize()
     optimizer.add(index >= 0, index <= max(matched.values(), default=0) + 1)
     for id in ids:
         optimizer.add(acks.member[id] == (matched[id] >= index))
     constraints = [rules.is_quorum(acks.size_within(old), old.size())]
-    if cluster.new is not None:
-        new = IdSet.constant("new", ids, set(cluster.new))
+    if membership.new is not None:
+        new = IdSet.constant("new", ids, set(membership.new))
         constraints = [
             rules.is_joint_quorum(
                 acks.size_within(old), old.size(), acks.size_within(new), new.size()
@@ -426,32 +449,34 @@ def optimal_committed_index(rules: Rules, cluster: Cluster, matched: Mapping[int
     return int(optimizer.model().eval(index).as_long())
 
 
-def random_cluster(rng: random.Random, max_ids: int) -> tuple[Cluster, dict[int, int]]:
-    """A cluster over up to `max_ids` ids with random roles and match indexes."""
+def random_membership(rng: random.Random, max_ids: int) -> tuple[Membership, dict[int, int]]:
+    """A membership over up to `max_ids` ids with random roles and match indexes."""
     size = rng.randint(1, max_ids)
     ids = list(range(1, size + 1))
     old = frozenset(i for i in ids if rng.random() < 0.6) or frozenset({ids[0]})
     learners = frozenset(i for i in ids if i not in old and rng.random() < 0.5)
     if rng.random() < 0.5:
-        cluster = Cluster(old, learners)
+        membership = Membership(old, learners)
     else:
         new = frozenset(i for i in ids if rng.random() < 0.6) or frozenset({ids[-1]})
         new_learners = frozenset(i for i in learners if i not in new and rng.random() < 0.5)
-        cluster = Cluster(old, learners, new, new_learners)
-    matched = {id: rng.randint(0, 6) for id in cluster.members}
-    return cluster, matched
+        membership = Membership(old, learners, new, new_learners)
+    matched = {id: rng.randint(0, 6) for id in membership.members}
+    return membership, matched
 
 
-def committed_index_agrees(rules: Rules, cluster: Cluster, matched: Mapping[int, int]) -> Verdict:
-    """raft_ref's maximal_committed_index on one cluster against z3.Optimize."""
-    prs = cluster.progress_set()
+def committed_index_agrees(
+    rules: Rules, membership: Membership, matched: Mapping[int, int]
+) -> Verdict:
+    """raft_ref's maximal_committed_index on one membership against z3.Optimize."""
+    prs = membership.progress_set()
     for id, value in matched.items():
         _progress(prs, id).matched = value
-    code = _run(prs.maximal_committed_index)
-    spec = optimal_committed_index(rules, cluster, matched)
+    code = outcome_of(prs.maximal_committed_index)
+    spec = optimal_committed_index(rules, membership, matched)
     if code != spec:
-        return _mismatch(
-            cluster, "maximal_committed_index", matched=dict(matched), raft_ref=code, spec=spec
+        return mismatch(
+            membership, "maximal_committed_index", matched=dict(matched), raft_ref=code, spec=spec
         )
     return Verdict(Outcome.PROVED)
 
@@ -459,8 +484,8 @@ def committed_index_agrees(rules: Rules, cluster: Cluster, matched: Mapping[int,
 def _optimum_sample_matches(rules: Rules, max_ids: int, samples: int) -> Verdict:
     rng = random.Random(max_ids)
     for _ in range(samples):
-        cluster, matched = random_cluster(rng, max_ids)
-        verdict = committed_index_agrees(rules, cluster, matched)
+        membership, matched = random_membership(rng, max_ids)
+        verdict = committed_index_agrees(rules, membership, matched)
         if verdict.outcome is not Outcome.PROVED:
             return verdict
     return Verdict(Outcome.PROVED)
@@ -494,7 +519,7 @@ def properties(variant: Variant, max_ids: int) -> list[Property]:
         prop(
             "majority_matches_spec",
             f"raft_ref.majority(n) is the least quorum size, for every n <= {MAJORITY_TOTALS}",
-            functools.partial(_majority_matches, rules, MAJORITY_TOTALS),
+            functools.partial(_raft_ref_majority_matches, rules, MAJORITY_TOTALS),
             {Variant.WRONG_MAJORITY},
         ),
         prop(

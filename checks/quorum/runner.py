@@ -8,14 +8,20 @@ from collections.abc import Sequence
 from concurrent.futures import ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
 
-from checks.quorum import bounded, code_tie, commit_rule, unbounded
+from checks.quorum import bounded, code_tie, commit_rule, model_tie, unbounded
 from checks.quorum.properties import Property, Result, check
 from checks.quorum.spec import Variant
 
 __all__ = ["DEFAULT_MAX_IDS", "FAMILIES", "WorkerDied", "all_properties", "run"]
 
 DEFAULT_MAX_IDS = 9
-FAMILIES = (unbounded.FAMILY, bounded.FAMILY, commit_rule.FAMILY, code_tie.FAMILY)
+FAMILIES = (
+    unbounded.FAMILY,
+    bounded.FAMILY,
+    commit_rule.FAMILY,
+    code_tie.FAMILY,
+    model_tie.FAMILY,
+)
 
 
 def all_properties(
@@ -26,6 +32,7 @@ def all_properties(
         *bounded.properties(variant, max_ids),
         *commit_rule.properties(variant, max_ids),
         *code_tie.properties(variant, max_ids),
+        *model_tie.properties(variant, max_ids),
     ]
 
 
@@ -100,5 +107,5 @@ def _ignore_sigint() -> None:
 
 def _expected_cost(batch: Sequence[Property]) -> int:
     # The exhaustive code-tie checks take longest, the unbounded proofs least.
-    weights = {code_tie.FAMILY: 3, commit_rule.FAMILY: 2, bounded.FAMILY: 1}
+    weights = {code_tie.FAMILY: 3, model_tie.FAMILY: 2, commit_rule.FAMILY: 2, bounded.FAMILY: 1}
     return sum(weights.get(p.family, 0) for p in batch)
