@@ -46,6 +46,7 @@ from raft_ref.errors import (
     StorageError,
     ViolatesContract,
 )
+from raft_ref.fields import CLONE, field_copier
 from raft_ref.progress import (
     CandidacyStatus,
     Configuration,
@@ -238,40 +239,7 @@ def _committed_entry_of_current_term(self: Raft[Any], result: bool) -> bool:
 class Raft(Generic[S]):
     """One Raft node: its term, vote, log, role and the progress of its peers."""
 
-    __slots__ = (
-        "_prs",
-        "_rng_state",
-        "batch_append",
-        "check_quorum",
-        "election_elapsed",
-        "election_timeout",
-        "heartbeat_elapsed",
-        "heartbeat_timeout",
-        "id",
-        "is_learner",
-        "lead_transferee",
-        "leader_id",
-        "max_election_timeout",
-        "max_inflight",
-        "max_msg_size",
-        "min_election_timeout",
-        "msgs",
-        "pending_conf_index",
-        "pending_membership_change",
-        "pending_request_snapshot",
-        "pre_vote",
-        "raft_log",
-        "randomized_election_timeout",
-        "read_only",
-        "read_states",
-        "skip_bcast_commit",
-        "state",
-        "tag",
-        "term",
-        "vote",
-        "votes",
-    )
-
+    # The fields, declared once: `__slots__` and `clone` are derived from this list.
     id: int
     term: int
     vote: int
@@ -303,6 +271,8 @@ class Raft(Generic[S]):
     max_election_timeout: int
     tag: str
     _rng_state: int
+
+    __slots__ = tuple(__annotations__)
 
     def __init__(self, c: Config, store: S) -> None:
         c.validate()
@@ -383,40 +353,7 @@ class Raft(Generic[S]):
 
     def clone(self) -> Raft[S]:
         """An independent copy of this node (log, storage, progress, timers, queues)."""
-        r: Raft[S] = Raft.__new__(Raft)
-        r.id = self.id
-        r.term = self.term
-        r.vote = self.vote
-        r.read_states = list(self.read_states)
-        r.raft_log = self.raft_log.clone()
-        r.max_inflight = self.max_inflight
-        r.max_msg_size = self.max_msg_size
-        r.pending_request_snapshot = self.pending_request_snapshot
-        r._prs = self._prs.clone() if self._prs is not None else None
-        r.state = self.state
-        r.is_learner = self.is_learner
-        r.votes = dict(self.votes)
-        # Messages are never mutated once queued, so the copies can share them.
-        r.msgs = list(self.msgs)
-        r.leader_id = self.leader_id
-        r.lead_transferee = self.lead_transferee
-        r.pending_conf_index = self.pending_conf_index
-        r.pending_membership_change = self.pending_membership_change
-        r.read_only = self.read_only.clone()
-        r.election_elapsed = self.election_elapsed
-        r.heartbeat_elapsed = self.heartbeat_elapsed
-        r.check_quorum = self.check_quorum
-        r.pre_vote = self.pre_vote
-        r.skip_bcast_commit = self.skip_bcast_commit
-        r.batch_append = self.batch_append
-        r.heartbeat_timeout = self.heartbeat_timeout
-        r.election_timeout = self.election_timeout
-        r.randomized_election_timeout = self.randomized_election_timeout
-        r.min_election_timeout = self.min_election_timeout
-        r.max_election_timeout = self.max_election_timeout
-        r.tag = self.tag
-        r._rng_state = self._rng_state
-        return r
+        return _copy_raft(self)
 
     # --- Accessors ----------------------------------------------------------------
 
@@ -1457,51 +1394,6 @@ class Raft(Generic[S]):
         )
         self.send(m)
 
-    # --- Explorable state -----------------------------------------------------------
-
-    def state_key(self) -> tuple[object, ...]:
-        """A canonical hashable value of this node's whole state.
-
-        Two nodes with equal keys behave identically from now on (given the same
-        inputs), so the explorer can treat them as one state.
-        """
-        pending = self.pending_membership_change
-        pending_key = (
-            None
-            if pending is None
-            else (
-                pending.start_index,
-                pending.configuration.key() if pending.configuration is not None else None,
-            )
-        )
-        return (
-            self.id,
-            self.term,
-            self.vote,
-            _ROLE_CODE[self.state],
-            self.leader_id,
-            self.lead_transferee,
-            self.is_learner,
-            _log_key(self.raft_log),
-            _progress_set_key(self.prs()),
-            tuple(sorted(self.votes.items())),
-            self.election_elapsed,
-            self.heartbeat_elapsed,
-            self.randomized_election_timeout,
-            # Position 13: checks/cluster leaves the generator state out of fingerprints.
-            self._rng_state,
-            self.pending_conf_index,
-            pending_key,
-            self.pending_request_snapshot,
-            _read_only_key(self.read_only),
-            tuple((rs.index, rs.request_ctx) for rs in self.read_states),
-            tuple(_message_key(m) for m in self.msgs),
-            self.check_quorum,
-            self.pre_vote,
-            self.skip_bcast_commit,
-            self.batch_append,
-        )
-
 
 def _copy_message(m: Message) -> Message:
     return Message(
@@ -1543,129 +1435,15 @@ def _conf_state_from(configuration: Configuration) -> ConfState:
     return configuration.to_conf_state()
 
 
-def _snapshot_key(s: Snapshot | None) -> object:
-    if s is None:
-        return None
-    meta = s.metadata
-    pending = meta.pending_membership_change
-    return (
-        s.data,
-        meta.index,
-        meta.term,
-        meta.conf_state.key(),
-        pending.key() if pending is not None else None,
-        meta.pending_membership_change_index,
-    )
-
-
-def _message_key(m: Message) -> tuple[object, ...]:
-    """A canonical hashable value of a message."""
-    return (
-        int(m.msg_type),
-        m.to,
-        m.from_,
-        m.term,
-        m.log_term,
-        m.index,
-        tuple(e.key() for e in m.entries),
-        m.commit,
-        _snapshot_key(m.snapshot),
-        m.request_snapshot,
-        m.reject,
-        m.reject_hint,
-        m.context,
-    )
-
-
-_entry_key = Entry.key
-# Plain ints in keys: enum members hash by name, which varies between processes.
-_ROLE_CODE = {role: role.value for role in StateRole}
-_READ_ONLY_CODE = {option: option.value for option in ReadOnlyOption}
-
-
-def _entries_key(ents: list[Entry]) -> tuple[object, ...]:
-    return tuple(map(_entry_key, ents))
-
-
-def _log_key(log: RaftLog[S]) -> tuple[object, ...]:
-    """The log's state: indexes, unstable part and (for MemStorage) the stored part."""
-    unstable = log.unstable
-    store = log.store
-    core = getattr(store, "core", None)
-    if core is not None:
-        rs = core.raft_state
-        hs = rs.hard_state
-        pending = rs.pending_conf_state
-        meta = core.snapshot_metadata
-        stored: object = (
-            _entries_key(core.entries),
-            (meta.index, meta.term, meta.conf_state.key()),
-            (meta.pending_membership_change_index,),
-            (hs.term, hs.vote, hs.commit),
-            rs.conf_state.key(),
-            pending.key() if pending is not None else None,
-            rs.pending_conf_state_start_index,
-            core.snap_unavailable_once,
-        )
-    else:
-        first = store.first_index()
-        last = store.last_index()
-        stored = (
-            first,
-            store.term(first - 1),
-            _entries_key(store.entries(first, last + 1)) if last >= first else (),
-        )
-    return (
-        log.committed,
-        log.applied,
-        unstable.offset,
-        _entries_key(unstable.entries),
-        _snapshot_key(unstable.snapshot),
-        stored,
-    )
-
-
-def _progress_set_key(prs: ProgressSet) -> tuple[object, ...]:
-    conf = prs.configuration
-    nxt = prs.next_configuration
-    peers = []
-    for id_, pr in prs.iter():
-        ins = pr.ins
-        peers.append(
-            (
-                id_,
-                pr.matched,
-                pr.next_idx,
-                int(pr.state),
-                pr.paused,
-                pr.pending_snapshot,
-                pr.pending_request_snapshot,
-                pr.recent_active,
-                ins.start,
-                ins.count,
-                tuple(ins.buffer),
-                ins.cap(),
-            )
-        )
-    return (
-        tuple(conf.voters),
-        tuple(conf.learners),
-        None if nxt is None else (tuple(nxt.voters), tuple(nxt.learners)),
-        tuple(peers),
-    )
-
-
-def _read_only_key(ro: ReadOnly) -> tuple[object, ...]:
-    pending = ro.pending_read_index
-    return (
-        _READ_ONLY_CODE[ro.option],
-        tuple(
-            (
-                ctx,
-                pending[ctx].index,
-                tuple(sorted(pending[ctx].acks)),
-                _message_key(pending[ctx].req),
-            )
-            for ctx in ro.read_index_queue
-        ),
-    )
+_copy_raft = field_copier(
+    Raft,
+    {
+        "read_states": list,
+        "raft_log": CLONE,
+        "_prs": CLONE,
+        "votes": dict,
+        # Messages are never mutated once queued, so the copies can share them.
+        "msgs": list,
+        "read_only": CLONE,
+    },
+)

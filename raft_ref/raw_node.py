@@ -235,16 +235,6 @@ class RawNode(Generic[S]):
         rn.prev_ss = self.prev_ss
         return rn
 
-    def state_key(self) -> tuple[object, ...]:
-        """A canonical hashable value of the node's whole state."""
-        hs = self.prev_hs
-        ss = self.prev_ss
-        return (
-            self.raft.state_key(),
-            (hs.term, hs.vote, hs.commit),
-            (ss.leader_id, ss.raft_state.value),
-        )
-
     def _commit_ready(self, rd: Ready) -> None:
         if rd.ss is not None:
             self.prev_ss = rd.ss

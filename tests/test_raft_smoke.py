@@ -6,6 +6,7 @@ import contextlib
 
 import pytest
 
+from checks.cluster.node_key import node_state_key
 from raft_ref.config import Config
 from raft_ref.eraftpb import (
     ConfChange,
@@ -195,16 +196,16 @@ def test_second_conf_change_while_pending_becomes_an_empty_entry() -> None:
     assert last_two[1].data == b""
 
 
-def test_clone_is_independent_and_state_key_tracks_state() -> None:
+def test_clone_is_independent_and_node_state_key_tracks_state() -> None:
     c = Cluster([1, 2, 3])
     c.nodes[1].campaign()
     c.settle()
     leader = c.nodes[1]
     copy = leader.clone()
-    assert copy.state_key() == leader.state_key()
-    hash(copy.state_key())
+    assert node_state_key(copy) == node_state_key(leader)
+    hash(node_state_key(copy))
     copy.propose(b"", b"only in the copy")
-    assert copy.state_key() != leader.state_key()
+    assert node_state_key(copy) != node_state_key(leader)
     assert leader.raft.raft_log.last_index() == 2
     assert copy.raft.raft_log.last_index() == 3
 
@@ -221,7 +222,7 @@ def test_pre_vote_and_plain_elections_reach_term_2(pre_vote: bool) -> None:
 
 
 def _cluster_key(c: Cluster) -> tuple[object, ...]:
-    return tuple(c.nodes[i].state_key() for i in sorted(c.nodes))
+    return tuple(node_state_key(c.nodes[i]) for i in sorted(c.nodes))
 
 
 def _copy_cluster(c: Cluster) -> Cluster:

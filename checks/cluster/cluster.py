@@ -12,15 +12,11 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import NamedTuple
 
+from checks.cluster.node_key import node_state_key
 from raft_ref.config import Config
 from raft_ref.eraftpb import ConfState, Entry, Message
 from raft_ref.raw_node import RawNode
 from raft_ref.storage import MemStorage
-
-# Position of the generator state in `Raft.state_key()`. With an election timeout range
-# of one value (see ClusterSettings) every draw gives the same timeout, so the generator
-# state cannot influence behaviour and is left out of fingerprints.
-RNG_STATE_POSITION = 13
 
 MessageKey = tuple[object, ...]
 
@@ -87,12 +83,9 @@ class NodeSlot:
 
 
 def node_key_hash(node: RawNode[MemStorage]) -> int:
-    """A hash of the node's whole state (raft_ref's `state_key`), without the election
-    timeout generator's state (see RNG_STATE_POSITION)."""
-    raft_key, hard, soft = node.state_key()
-    assert isinstance(raft_key, tuple)
-    key = raft_key[:RNG_STATE_POSITION] + raft_key[RNG_STATE_POSITION + 1 :]
-    return hash((key, hard, soft))
+    """A hash of the node's whole state (`node_state_key`: without the election timeout
+    generator's state, which cannot influence behaviour here)."""
+    return hash(node_state_key(node))
 
 
 def message_key(m: Message) -> MessageKey:
