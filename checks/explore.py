@@ -25,7 +25,7 @@ from checks.engine.counterexample import (
     write_counterexample,
 )
 from checks.engine.outcome import SearchOptions, SearchOutcome
-from checks.engine.progress import Progress
+from checks.engine.progress import SearchProgress
 from checks.engine.search import STRATEGIES, UnsupportedOptions, explore
 from checks.engine.summary import RunInfo, format_header, format_summary, summary_json
 from checks.engine.target import Target
@@ -473,7 +473,7 @@ def main(
                 run.info, options.strategy, options.workers, options.symmetry, options.max_depth
             )
         )
-        outcome = explore(run.target, options, Progress(enabled=run.progress))
+        outcome = explore(run.target, options, SearchProgress(enabled=run.progress))
         return report(run, outcome)
     except (UsageError, UnsupportedOptions) as error:
         print(f"{PROG}: error: {error}", file=sys.stderr)

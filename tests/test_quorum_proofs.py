@@ -16,7 +16,7 @@ from hypothesis import strategies as st
 from checks.quorum import code_tie, commit_rule, model_tie, pictures, report
 from checks.quorum.__main__ import main
 from checks.quorum.code_tie import Membership, QuorumOracle, optimal_committed_index
-from checks.quorum.properties import Expectation, Outcome, Property, Result, check
+from checks.quorum.properties import Expectation, Obligation, Outcome, Result, check
 from checks.quorum.runner import all_properties, run
 from checks.quorum.spec import Rules, Variant
 from model.params import Params
@@ -31,7 +31,7 @@ TIE_IDS_FULL = 5
 CONTROL_IDS = 3
 
 
-def _by_key(props: list[Property]) -> dict[str, Property]:
+def _by_key(props: list[Obligation]) -> dict[str, Obligation]:
     return {f"{p.family}.{p.name}": p for p in props}
 
 
@@ -213,7 +213,7 @@ def test_model_tie(key: str) -> None:
     model_tie.properties(Variant.RAFT, TIE_IDS_FAST, Params(**VARIANTS["small_majority"]).majority),
     ids=lambda p: p.name,
 )
-def test_model_tie_catches_the_small_majority_variant(prop: Property) -> None:
+def test_model_tie_catches_the_small_majority_variant(prop: Obligation) -> None:
     result = check(prop)
     assert result.verdict.outcome is Outcome.REFUTED
     assert result.verdict.counterexample is not None

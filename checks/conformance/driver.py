@@ -27,7 +27,7 @@ from checks.conformance.sessions import AdapterFailure, Session
 from raft_ref.eraftpb import MessageType
 
 __all__ = [
-    "Divergence",
+    "AnswersDiffer",
     "ExpectationFailed",
     "Exchange",
     "PropertyViolation",
@@ -65,7 +65,7 @@ class RecordedStep:
     in_flight: tuple[tuple[int, int, str], ...]
 
 
-class Divergence(Exception):
+class AnswersDiffer(Exception):
     """Two sessions answered one request differently."""
 
     def __init__(self, step: Step, exchange: Exchange, names: Sequence[str]) -> None:
@@ -191,7 +191,7 @@ class ScenarioDriver:
         except ProtocolError as exc:
             raise AdapterFailure("malformed", f"answer to {request.get('cmd')!r}: {exc}") from None
         if not agree:
-            raise Divergence(self._step, exchange, [s.name for s in self.sessions])
+            raise AnswersDiffer(self._step, exchange, [s.name for s in self.sessions])
         node = request.get("node")
         if answers[0].get("error") == "Panic" and isinstance(node, int):
             self.dead.add(node)

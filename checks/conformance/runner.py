@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from checks.conformance.driver import (
-    Divergence,
+    AnswersDiffer,
     ExpectationFailed,
     PropertyViolation,
     ScenarioDriver,
@@ -158,7 +158,7 @@ def _built_adapter(binary: Path, tool: str, name: str, timeout: float) -> Sessio
     )
 
 
-def _divergence_result(name: str, exc: Divergence) -> ScenarioResult:
+def _divergence_result(name: str, exc: AnswersDiffer) -> ScenarioResult:
     left, right = exc.exchange.answers[0], exc.exchange.answers[1]
     request = {k: v for k, v in exc.exchange.request.items() if k != "message"}
     diff = side_by_side(describe_answer(left), describe_answer(right), (exc.names[0], exc.names[1]))
@@ -191,7 +191,7 @@ def play(
     try:
         driver.run(scenario)
         result = ScenarioResult(scenario.name, "pass")
-    except Divergence as exc:
+    except AnswersDiffer as exc:
         result = _divergence_result(scenario.name, exc)
     except PropertyViolation as exc:
         result = ScenarioResult(scenario.name, "failed", str(exc), failure=exc.name)

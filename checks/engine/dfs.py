@@ -13,7 +13,7 @@ import time
 from typing import Any
 
 from checks.engine.outcome import KindCoverage, SearchOptions, SearchOutcome, Step, Violation
-from checks.engine.progress import Progress
+from checks.engine.progress import SearchProgress
 from checks.engine.properties import PropertyChecks
 from checks.engine.target import Expectation, Target
 from checks.engine.visited import store_bytes
@@ -25,7 +25,7 @@ class DepthFirstSearch:
     """One DFS run over `target` within `options.max_depth`."""
 
     def __init__(
-        self, target: Target[Any, Any], options: SearchOptions, progress: Progress
+        self, target: Target[Any, Any], options: SearchOptions, progress: SearchProgress
     ) -> None:
         self.target = target
         self.options = options

@@ -39,7 +39,7 @@ from typing import Any
 
 from checks.engine.outcome import KindCoverage, SearchOptions, SearchOutcome, Violation
 from checks.engine.paths import rebuild_path
-from checks.engine.progress import Progress
+from checks.engine.progress import SearchProgress
 from checks.engine.properties import Check, PropertyChecks
 from checks.engine.target import Expectation, Target
 from checks.engine.visited import skipping_exact_repeats, store_bytes
@@ -326,7 +326,7 @@ class ParallelBreadthFirstSearch:
     """The coordinator: holds the visited store, steps the workers through the levels."""
 
     def __init__(
-        self, target: Target[Any, Any], options: SearchOptions, progress: Progress
+        self, target: Target[Any, Any], options: SearchOptions, progress: SearchProgress
     ) -> None:
         self.target = target
         self.options = options

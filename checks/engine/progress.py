@@ -11,7 +11,7 @@ import time
 from typing import TextIO
 
 
-class Progress:
+class SearchProgress:
     """Prints `depth, distinct, queue, states/s` lines at a steady pace."""
 
     def __init__(
@@ -44,6 +44,6 @@ class Progress:
         )
 
 
-def quiet() -> Progress:
+def quiet() -> SearchProgress:
     """A reporter that never prints."""
-    return Progress(enabled=False)
+    return SearchProgress(enabled=False)

@@ -20,7 +20,7 @@ from multiprocessing.connection import Connection
 from typing import Any
 
 from checks.engine.outcome import KindCoverage, SearchOptions, SearchOutcome, Step, Violation
-from checks.engine.progress import Progress
+from checks.engine.progress import SearchProgress
 from checks.engine.properties import PropertyChecks
 from checks.engine.target import Expectation, Target
 from checks.engine.visited import skipping_exact_repeats, store_bytes
@@ -84,7 +84,7 @@ class Walker:
         self.checks = PropertyChecks(target.properties())
         self.results = WalkResults(goal_depth=dict(self.checks.goal_depth))
 
-    def run(self, first: int, stride: int, progress: Progress) -> WalkResults:
+    def run(self, first: int, stride: int, progress: SearchProgress) -> WalkResults:
         initial_states = list(self.target.initial_states())
         results = self.results
         for number, walk in enumerate(range(first, self.options.walks, stride)):
@@ -156,7 +156,7 @@ class Walker:
 
 
 def random_walks(
-    target: Target[Any, Any], options: SearchOptions, progress: Progress
+    target: Target[Any, Any], options: SearchOptions, progress: SearchProgress
 ) -> SearchOutcome:
     """Runs `options.walks` walks, in `options.workers` processes."""
     started = time.perf_counter()
@@ -191,7 +191,7 @@ def random_walks(
 
 
 def _walks_in_workers(
-    target: Target[Any, Any], options: SearchOptions, progress: Progress
+    target: Target[Any, Any], options: SearchOptions, progress: SearchProgress
 ) -> WalkResults:
     context = multiprocessing.get_context("fork")
     connections: list[Connection] = []
@@ -231,7 +231,7 @@ def _walk_worker(
 ) -> None:
     answer: WalkResults | WorkerFailure
     try:
-        answer = Walker(target, options).run(worker, options.workers, Progress(enabled=False))
+        answer = Walker(target, options).run(worker, options.workers, SearchProgress(enabled=False))
     except Exception as error:
         answer = WorkerFailure(worker, f"{type(error).__name__}: {error}")
     connection.send_bytes(pickle.dumps(answer, pickle.HIGHEST_PROTOCOL))

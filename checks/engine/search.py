@@ -8,7 +8,7 @@ from checks.engine.bfs import BreadthFirstSearch
 from checks.engine.dfs import DepthFirstSearch
 from checks.engine.outcome import SearchOptions, SearchOutcome
 from checks.engine.parallel_bfs import ParallelBreadthFirstSearch
-from checks.engine.progress import Progress, quiet
+from checks.engine.progress import SearchProgress, quiet
 from checks.engine.random_walk import random_walks
 from checks.engine.target import Target
 
@@ -20,7 +20,7 @@ class UnsupportedOptions(ValueError):
 
 
 def explore(
-    target: Target[Any, Any], options: SearchOptions, progress: Progress | None = None
+    target: Target[Any, Any], options: SearchOptions, progress: SearchProgress | None = None
 ) -> SearchOutcome:
     """Explores `target` as `options` say; the outcome holds figures and violations."""
     progress = progress if progress is not None else quiet()

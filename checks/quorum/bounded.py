@@ -21,7 +21,7 @@ import z3
 from checks.quorum.claims import CLAIMS, QuorumClaim
 from checks.quorum.properties import (
     Counterexample,
-    Property,
+    Obligation,
     Verdict,
     expectation,
     prove,
@@ -149,10 +149,10 @@ def decide(claim: QuorumClaim, rules: Rules, max_ids: int) -> Verdict:
     raise ValueError(f"no membership-vector encoding for claim {claim.name!r}")
 
 
-def properties(variant: Variant, max_ids: int) -> list[Property]:
+def properties(variant: Variant, max_ids: int) -> list[Obligation]:
     rules = Rules(variant)
     return [
-        Property(
+        Obligation(
             name=claim.name,
             family=FAMILY,
             statement=f"{claim.statement}, for every set of the ids 1..{max_ids}",

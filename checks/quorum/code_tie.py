@@ -30,8 +30,8 @@ import z3
 
 from checks.quorum.properties import (
     Counterexample,
+    Obligation,
     Outcome,
-    Property,
     Verdict,
     expectation,
     prove,
@@ -497,7 +497,7 @@ def _optimum_sample_matches(rules: Rules, max_ids: int, samples: int) -> Verdict
 _CANDIDACY = f"{FAMILY}.candidacy"
 
 
-def properties(variant: Variant, max_ids: int) -> list[Property]:
+def properties(variant: Variant, max_ids: int) -> list[Obligation]:
     rules = Rules(variant)
     ids = min(max_ids, EXHAUSTIVE_IDS)
     scope = f"for every configuration over the ids 1..{ids}, joint ones included"
@@ -511,9 +511,9 @@ def properties(variant: Variant, max_ids: int) -> list[Property]:
         *,
         always_fails: bool = False,
         group: str | None = None,
-    ) -> Property:
+    ) -> Obligation:
         expected = expectation(variant, fails_under, always_fails=always_fails)
-        return Property(name, FAMILY, statement, expected, decide, group)
+        return Obligation(name, FAMILY, statement, expected, decide, group)
 
     return [
         prop(

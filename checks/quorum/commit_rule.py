@@ -34,8 +34,8 @@ import z3
 
 from checks.quorum.properties import (
     Counterexample,
+    Obligation,
     Outcome,
-    Property,
     Verdict,
     expectation,
     prove,
@@ -269,7 +269,7 @@ def decide(
     return verdict
 
 
-def properties(variant: Variant, max_ids: int) -> list[Property]:
+def properties(variant: Variant, max_ids: int) -> list[Obligation]:
     rules = Rules(variant)
     # Figure 8 needs three servers: two to store the entry, one to win without it.
     bounds = LogBounds(servers=min(max_ids, LogBounds.servers))
@@ -278,7 +278,7 @@ def properties(variant: Variant, max_ids: int) -> list[Property]:
         "single or joint configurations"
     )
     return [
-        Property(
+        Obligation(
             name="leader_completeness_step",
             family=FAMILY,
             statement="an entry committed by the rule of the commit variant is held by every "
@@ -286,7 +286,7 @@ def properties(variant: Variant, max_ids: int) -> list[Property]:
             expected=expectation(variant, {Variant.WRONG_MAJORITY, Variant.COMMIT_ANY_TERM}),
             decide=functools.partial(decide, rules, bounds, rules.commit_needs_current_term),
         ),
-        Property(
+        Obligation(
             name="commit_without_current_term_is_safe",
             family=FAMILY,
             statement="counting replicas of an entry of an earlier term also commits safely "

@@ -34,7 +34,7 @@ from checks.quorum.code_tie import (
     mismatch,
     status_by_spec,
 )
-from checks.quorum.properties import Outcome, Property, Verdict, expectation
+from checks.quorum.properties import Obligation, Outcome, Verdict, expectation
 from checks.quorum.spec import Rules, Variant
 from model.params import Params
 from model.quorum import (
@@ -120,7 +120,7 @@ def _vote_result_matches(rules: Rules, max_ids: int, quorum: Majority) -> Verdic
     return Verdict(Outcome.PROVED)
 
 
-def properties(variant: Variant, max_ids: int, quorum: Majority | None = None) -> list[Property]:
+def properties(variant: Variant, max_ids: int, quorum: Majority | None = None) -> list[Obligation]:
     """The family; `quorum` is the majority rule under test (the model's by default)."""
     rules = Rules(variant)
     rule: Callable[[int], int] = quorum or Params().majority
@@ -133,8 +133,8 @@ def properties(variant: Variant, max_ids: int, quorum: Majority | None = None) -
         statement: str,
         decide: Callable[[], Verdict],
         fails_under: Iterable[Variant],
-    ) -> Property:
-        return Property(name, FAMILY, statement, expectation(variant, fails_under), decide)
+    ) -> Obligation:
+        return Obligation(name, FAMILY, statement, expectation(variant, fails_under), decide)
 
     return [
         prop(

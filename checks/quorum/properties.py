@@ -22,7 +22,7 @@ __all__ = [
     "Counterexample",
     "Expectation",
     "Outcome",
-    "Property",
+    "Obligation",
     "Result",
     "Verdict",
     "check",
@@ -67,10 +67,11 @@ class Verdict:
 
 
 @dataclass(frozen=True)
-class Property:
-    """A named claim of one family, with what we expect of it under the chosen variant.
+class Obligation:
+    """A proof obligation: a named claim of one family, with what we expect of it under
+    the chosen variant (the explorer's checked predicates are `engine.target.Property`).
 
-    Properties with the same `group` share work (a cache) and are decided one
+    Obligations with the same `group` share work (a cache) and are decided one
     after the other in one process.
     """
 
@@ -84,7 +85,7 @@ class Property:
 
 @dataclass(frozen=True)
 class Result:
-    prop: Property
+    prop: Obligation
     verdict: Verdict
     seconds: float
 
@@ -109,7 +110,7 @@ def expectation(
     return Expectation.HOLDS
 
 
-def check(prop: Property) -> Result:
+def check(prop: Obligation) -> Result:
     """Decides one property and times it."""
     start = time.perf_counter()
     verdict = prop.decide()

@@ -9,7 +9,7 @@ from concurrent.futures import ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
 
 from checks.quorum import bounded, code_tie, commit_rule, model_tie, unbounded
-from checks.quorum.properties import Property, Result, check
+from checks.quorum.properties import Obligation, Result, check
 from checks.quorum.spec import Variant
 
 __all__ = ["DEFAULT_MAX_IDS", "FAMILIES", "WorkerDied", "all_properties", "run"]
@@ -26,7 +26,7 @@ FAMILIES = (
 
 def all_properties(
     variant: Variant = Variant.RAFT, max_ids: int = DEFAULT_MAX_IDS
-) -> list[Property]:
+) -> list[Obligation]:
     return [
         *unbounded.properties(variant),
         *bounded.properties(variant, max_ids),
@@ -36,16 +36,16 @@ def all_properties(
     ]
 
 
-def _check_all(props: Sequence[Property]) -> list[Result]:
+def _check_all(props: Sequence[Obligation]) -> list[Result]:
     return [check(p) for p in props]
 
 
 def run(
-    props: Sequence[Property], jobs: int = 1, decided: list[Result] | None = None
+    props: Sequence[Obligation], jobs: int = 1, decided: list[Result] | None = None
 ) -> list[Result]:
     """Decides every property; results come back in the order of `props`.
 
-    With several jobs, each group of properties (see `Property.group`) goes to a
+    With several jobs, each group of properties (see `Obligation.group`) goes to a
     worker process as a unit; the slowest groups are submitted first. Results are
     appended to `decided` as they come, so a caller interrupted midway keeps them;
     an interruption stops the worker processes.
@@ -64,8 +64,8 @@ class WorkerDied(Exception):
     """A worker process ended without deciding its batch (killed, out of memory)."""
 
 
-def _run_in_workers(props: Sequence[Property], jobs: int, sink: list[Result]) -> None:
-    groups: dict[str, list[Property]] = {}
+def _run_in_workers(props: Sequence[Obligation], jobs: int, sink: list[Result]) -> None:
+    groups: dict[str, list[Obligation]] = {}
     for prop in props:
         groups.setdefault(prop.group or f"{prop.family}.{prop.name}", []).append(prop)
     batches = sorted(groups.values(), key=lambda batch: -_expected_cost(batch))
@@ -105,7 +105,7 @@ def _ignore_sigint() -> None:
     signal.signal(signal.SIGINT, signal.SIG_IGN)
 
 
-def _expected_cost(batch: Sequence[Property]) -> int:
+def _expected_cost(batch: Sequence[Obligation]) -> int:
     # The exhaustive code-tie checks take longest, the unbounded proofs least.
     weights = {code_tie.FAMILY: 3, model_tie.FAMILY: 2, commit_rule.FAMILY: 2, bounded.FAMILY: 1}
     return sum(weights.get(p.family, 0) for p in batch)

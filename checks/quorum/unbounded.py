@@ -18,7 +18,7 @@ import z3
 from checks.quorum.claims import CLAIMS, QuorumClaim
 from checks.quorum.properties import (
     Counterexample,
-    Property,
+    Obligation,
     Verdict,
     expectation,
     prove,
@@ -169,10 +169,10 @@ def decide(claim: QuorumClaim, rules: Rules) -> Verdict:
     raise ValueError(f"no counting encoding for claim {claim.name!r}")
 
 
-def properties(variant: Variant) -> list[Property]:
+def properties(variant: Variant) -> list[Obligation]:
     rules = Rules(variant)
     return [
-        Property(
+        Obligation(
             name=claim.name,
             family=FAMILY,
             statement=claim.statement + ", for any number of servers",
