@@ -21,6 +21,12 @@ from raft_ref.raft_log import RaftLog
 from raft_ref.read_only import ReadOnlyOption, ReadState
 from raft_ref.storage import MemStorage
 from tests.harness import Interface, Network
+from tests.harness.setups import (
+    elected_network,
+    leader_cut_off_with,
+    propose,
+    read_index,
+)
 from tests.test_util import (
     NOP_STEPPER,
     empty_entry,
@@ -67,6 +73,22 @@ def _drain_read_states(node: Interface) -> list[ReadState]:
     states = list(node.read_states)
     node.read_states.clear()
     return states
+
+
+def _check_read_indexes(nt: Network, tests: list[tuple[int, int, int, str]]) -> None:
+    """For each (node asked, proposals first, want read index, context): the proposals
+    go to node 1, then the node asks for a read index and gets exactly that one."""
+    for i, (id, proposals, wri, wctx) in enumerate(tests):
+        propose(nt, 1, proposals)
+        read_index(nt, id, wctx)
+
+        read_states = _drain_read_states(nt.peers[id])
+        assert read_states, f"#{i}: read_states is empty, want non-empty"
+        rs = read_states[0]
+        assert rs.index == wri, f"#{i}: read_index = {rs.index}, want {wri}"
+        assert rs.request_ctx == wctx.encode(), (
+            f"#{i}: request_ctx = {rs.request_ctx!r}, want {wctx!r}"
+        )
 
 
 def ents_with_config(terms: list[int], pre_vote: bool, id: int, peers: list[int]) -> Interface:
@@ -628,12 +650,8 @@ def test_cannot_commit_without_new_term_entry() -> None:
     assert tt.peers[1].raft_log.committed == 2  # the empty entry of the new term
 
     # Node 1 reaches only node 2: no quorum.
-    tt.cut(1, 3)
-    tt.cut(1, 4)
-    tt.cut(1, 5)
-
-    tt.send([new_message(1, 1, MessageType.MsgPropose, 1)])
-    tt.send([new_message(1, 1, MessageType.MsgPropose, 1)])
+    leader_cut_off_with(tt, 1, [2])
+    propose(tt, 1, count=2)
     assert tt.peers[1].raft_log.committed == 2
 
     tt.recover()
@@ -655,16 +673,11 @@ def test_cannot_commit_without_new_term_entry() -> None:
 
 # After a leader change, the new leader's empty entry commits the earlier entries.
 def test_commit_without_new_term_entry() -> None:
-    tt = Network.new([None, None, None, None, None])
-    tt.send([new_message(1, 1, MessageType.MsgHup, 0)])
+    tt = elected_network(5)
 
     # Node 1 reaches only node 2: no quorum.
-    tt.cut(1, 3)
-    tt.cut(1, 4)
-    tt.cut(1, 5)
-
-    tt.send([new_message(1, 1, MessageType.MsgPropose, 1)])
-    tt.send([new_message(1, 1, MessageType.MsgPropose, 1)])
+    leader_cut_off_with(tt, 1, [2])
+    propose(tt, 1, count=2)
     assert tt.peers[1].raft_log.committed == 2
 
     tt.recover()
@@ -1625,20 +1638,7 @@ def test_read_only_with_learner() -> None:
         (1, 10, 32, "ctx3"),
         (2, 10, 42, "ctx4"),
     ]
-    for i, (id, proposals, wri, wctx) in enumerate(tests):
-        for _ in range(proposals):
-            nt.send([new_message(1, 1, MessageType.MsgPropose, 1)])
-
-        e = new_entry(0, 0, wctx)
-        nt.send([new_message_with_entries(id, id, MessageType.MsgReadIndex, [e])])
-
-        read_states = _drain_read_states(nt.peers[id])
-        assert read_states, f"#{i}: read_states is empty, want non-empty"
-        rs = read_states[0]
-        assert rs.index == wri, f"#{i}: read_index = {rs.index}, want {wri}"
-        assert rs.request_ctx == wctx.encode(), (
-            f"#{i}: request_ctx = {rs.request_ctx!r}, want {wctx!r}"
-        )
+    _check_read_indexes(nt, tests)
 
 
 def test_read_only_option_lease() -> None:
@@ -1661,20 +1661,7 @@ def test_read_only_option_lease() -> None:
         (2, 10, 52, "ctx5"),
         (3, 10, 62, "ctx6"),
     ]
-    for i, (id, proposals, wri, wctx) in enumerate(tests):
-        for _ in range(proposals):
-            nt.send([new_message(1, 1, MessageType.MsgPropose, 1)])
-
-        e = new_entry(0, 0, wctx)
-        nt.send([new_message_with_entries(id, id, MessageType.MsgReadIndex, [e])])
-
-        read_states = _drain_read_states(nt.peers[id])
-        assert read_states, f"#{i}: read_states is empty, want non-empty"
-        rs = read_states[0]
-        assert rs.index == wri, f"#{i}: read_index = {rs.index}, want {wri}"
-        assert rs.request_ctx == wctx.encode(), (
-            f"#{i}: request_ctx = {rs.request_ctx!r}, want {wctx!r}"
-        )
+    _check_read_indexes(nt, tests)
 
 
 def test_read_only_option_lease_without_check_quorum() -> None:

@@ -31,6 +31,11 @@ from raft_ref.progress import ProgressState
 from raft_ref.raft import INVALID_ID, INVALID_INDEX, Raft, StateRole
 from raft_ref.storage import MemStorage
 from tests.harness import Interface, Network
+from tests.harness.setups import (
+    elected_network,
+    pending_leader_transfer,
+    request_leader_transfer,
+)
 from tests.integration.test_raft import (
     _clone,
     check_leader_transfer_state,
@@ -261,8 +266,7 @@ def test_restore_from_snap_msg() -> None:
 
 
 def test_slow_node_restore() -> None:
-    nt = Network.new([None, None, None])
-    nt.send([new_message(1, 1, MessageType.MsgHup, 0)])
+    nt = elected_network()
 
     nt.isolate(3)
     for _ in range(100):
@@ -468,32 +472,30 @@ def test_commit_after_remove_node() -> None:
 
 # A transfer to a follower whose log is up to date succeeds at once.
 def test_leader_transfer_to_uptodate_node() -> None:
-    nt = Network.new([None, None, None])
-    nt.send([new_message(1, 1, MessageType.MsgHup, 0)])
+    nt = elected_network()
     assert nt.peers[1].leader_id == 1
 
     # To node 2 ...
-    nt.send([new_message(2, 1, MessageType.MsgTransferLeader, 0)])
+    request_leader_transfer(nt, 2)
     check_leader_transfer_state(nt.peers[1], StateRole.Follower, 2)
 
     # ... and, after some replication, back to node 1.
     nt.send([new_message(1, 1, MessageType.MsgPropose, 1)])
-    nt.send([new_message(1, 2, MessageType.MsgTransferLeader, 0)])
+    request_leader_transfer(nt, 1, leader=2)
     check_leader_transfer_state(nt.peers[1], StateRole.Leader, 1)
 
 
 # As above, but each transfer request goes to the follower that is to lead, which
 # forwards it to the leader.
 def test_leader_transfer_to_uptodate_node_from_follower() -> None:
-    nt = Network.new([None, None, None])
-    nt.send([new_message(1, 1, MessageType.MsgHup, 0)])
+    nt = elected_network()
     assert nt.peers[1].leader_id == 1
 
-    nt.send([new_message(2, 2, MessageType.MsgTransferLeader, 0)])
+    request_leader_transfer(nt, 2, leader=2)
     check_leader_transfer_state(nt.peers[1], StateRole.Follower, 2)
 
     nt.send([new_message(1, 1, MessageType.MsgPropose, 1)])
-    nt.send([new_message(1, 1, MessageType.MsgTransferLeader, 0)])
+    request_leader_transfer(nt, 1)
     check_leader_transfer_state(nt.peers[1], StateRole.Leader, 1)
 
 
@@ -513,18 +515,17 @@ def test_leader_transfer_with_check_quorum() -> None:
     nt.send([new_message(1, 1, MessageType.MsgHup, 0)])
     assert nt.peers[1].leader_id == 1
 
-    nt.send([new_message(2, 1, MessageType.MsgTransferLeader, 0)])
+    request_leader_transfer(nt, 2)
     check_leader_transfer_state(nt.peers[1], StateRole.Follower, 2)
 
     nt.send([new_message(1, 1, MessageType.MsgPropose, 1)])
-    nt.send([new_message(1, 2, MessageType.MsgTransferLeader, 0)])
+    request_leader_transfer(nt, 1, leader=2)
     check_leader_transfer_state(nt.peers[1], StateRole.Leader, 1)
 
 
 # The leader first brings a lagging transferee up to date, then hands over.
 def test_leader_transfer_to_slow_follower() -> None:
-    nt = Network.new([None, None, None])
-    nt.send([new_message(1, 1, MessageType.MsgHup, 0)])
+    nt = elected_network()
 
     nt.isolate(3)
     nt.send([new_message(1, 1, MessageType.MsgPropose, 1)])
@@ -532,14 +533,13 @@ def test_leader_transfer_to_slow_follower() -> None:
     nt.recover()
     assert nt.peers[1].prs().get(3).matched == 2
 
-    nt.send([new_message(3, 1, MessageType.MsgTransferLeader, 0)])
+    request_leader_transfer(nt, 3)
     check_leader_transfer_state(nt.peers[1], StateRole.Follower, 3)
 
 
 # A transferee that needs a snapshot gets it, then takes over.
 def test_leader_transfer_after_snapshot() -> None:
-    nt = Network.new([None, None, None])
-    nt.send([new_message(1, 1, MessageType.MsgHup, 0)])
+    nt = elected_network()
 
     nt.isolate(3)
 
@@ -551,7 +551,7 @@ def test_leader_transfer_after_snapshot() -> None:
     nt.recover()
     assert nt.peers[1].prs().get(3).matched == 2
 
-    nt.send([new_message(3, 1, MessageType.MsgTransferLeader, 0)])
+    request_leader_transfer(nt, 3)
     # A heartbeat response from node 3 makes the leader send it the snapshot.
     nt.send([new_message(3, 1, MessageType.MsgHeartbeatResponse, 0)])
 
@@ -559,20 +559,18 @@ def test_leader_transfer_after_snapshot() -> None:
 
 
 def test_leader_transfer_to_self() -> None:
-    nt = Network.new([None, None, None])
-    nt.send([new_message(1, 1, MessageType.MsgHup, 0)])
+    nt = elected_network()
 
     # A transfer to the leader itself does nothing.
-    nt.send([new_message(1, 1, MessageType.MsgTransferLeader, 0)])
+    request_leader_transfer(nt, 1)
     check_leader_transfer_state(nt.peers[1], StateRole.Leader, 1)
 
 
 def test_leader_transfer_to_non_existing_node() -> None:
-    nt = Network.new([None, None, None])
-    nt.send([new_message(1, 1, MessageType.MsgHup, 0)])
+    nt = elected_network()
 
     # A transfer to a node outside the cluster does nothing.
-    nt.send([new_message(4, 1, MessageType.MsgTransferLeader, 0)])
+    request_leader_transfer(nt, 4)
     check_leader_transfer_state(nt.peers[1], StateRole.Leader, 1)
 
 
@@ -587,18 +585,15 @@ def test_leader_transfer_to_learner() -> None:
     nt.send([new_message(1, 1, MessageType.MsgHup, 0)])
 
     # A transfer to a learner does nothing.
-    nt.send([new_message(2, 1, MessageType.MsgTransferLeader, 0)])
+    request_leader_transfer(nt, 2)
     check_leader_transfer_state(nt.peers[1], StateRole.Leader, 1)
 
 
 # A transfer that does not finish within an election timeout is abandoned.
 def test_leader_transfer_timeout() -> None:
-    nt = Network.new([None, None, None])
-    nt.send([new_message(1, 1, MessageType.MsgHup, 0)])
+    nt = elected_network()
 
-    nt.isolate(3)
-
-    nt.send([new_message(3, 1, MessageType.MsgTransferLeader, 0)])
+    pending_leader_transfer(nt, 3)
     assert nt.peers[1].lead_transferee == 3
     heartbeat_timeout = nt.peers[1].heartbeat_timeout
     election_timeout = nt.peers[1].election_timeout
@@ -613,12 +608,9 @@ def test_leader_transfer_timeout() -> None:
 
 # While a transfer is pending the leader drops proposals.
 def test_leader_transfer_ignore_proposal() -> None:
-    nt = Network.new([None, None, None])
-    nt.send([new_message(1, 1, MessageType.MsgHup, 0)])
+    nt = elected_network()
 
-    nt.isolate(3)
-
-    nt.send([new_message(3, 1, MessageType.MsgTransferLeader, 0)])
+    pending_leader_transfer(nt, 3)
     assert nt.peers[1].lead_transferee == 3
 
     nt.send([new_message(1, 1, MessageType.MsgPropose, 1)])
@@ -631,12 +623,9 @@ def test_leader_transfer_ignore_proposal() -> None:
 
 # A pending transfer does not stop the leader from stepping down for a higher term.
 def test_leader_transfer_receive_higher_term_vote() -> None:
-    nt = Network.new([None, None, None])
-    nt.send([new_message(1, 1, MessageType.MsgHup, 0)])
+    nt = elected_network()
 
-    nt.isolate(3)
-
-    nt.send([new_message(3, 1, MessageType.MsgTransferLeader, 0)])
+    pending_leader_transfer(nt, 3)
     assert nt.peers[1].lead_transferee == 3
 
     nt.send([new_message_with_entries(2, 2, MessageType.MsgHup, [new_entry(1, 2, None)])])
@@ -646,12 +635,11 @@ def test_leader_transfer_receive_higher_term_vote() -> None:
 
 # Removing the transferee aborts the transfer.
 def test_leader_transfer_remove_node() -> None:
-    nt = Network.new([None, None, None])
-    nt.send([new_message(1, 1, MessageType.MsgHup, 0)])
+    nt = elected_network()
 
     nt.ignore(MessageType.MsgTimeoutNow)
 
-    nt.send([new_message(3, 1, MessageType.MsgTransferLeader, 0)])
+    request_leader_transfer(nt, 3)
     assert nt.peers[1].lead_transferee == 3
 
     nt.peers[1].remove_node(3)
@@ -661,49 +649,40 @@ def test_leader_transfer_remove_node() -> None:
 
 # A transfer back to the leader itself cancels a pending transfer.
 def test_leader_transfer_back() -> None:
-    nt = Network.new([None, None, None])
-    nt.send([new_message(1, 1, MessageType.MsgHup, 0)])
+    nt = elected_network()
 
-    nt.isolate(3)
-
-    nt.send([new_message(3, 1, MessageType.MsgTransferLeader, 0)])
+    pending_leader_transfer(nt, 3)
     assert nt.peers[1].lead_transferee == 3
 
-    nt.send([new_message(1, 1, MessageType.MsgTransferLeader, 0)])
+    request_leader_transfer(nt, 1)
 
     check_leader_transfer_state(nt.peers[1], StateRole.Leader, 1)
 
 
 # A transfer to another node replaces a pending one.
 def test_leader_transfer_second_transfer_to_another_node() -> None:
-    nt = Network.new([None, None, None])
-    nt.send([new_message(1, 1, MessageType.MsgHup, 0)])
+    nt = elected_network()
 
-    nt.isolate(3)
-
-    nt.send([new_message(3, 1, MessageType.MsgTransferLeader, 0)])
+    pending_leader_transfer(nt, 3)
     assert nt.peers[1].lead_transferee == 3
 
-    nt.send([new_message(2, 1, MessageType.MsgTransferLeader, 0)])
+    request_leader_transfer(nt, 2)
 
     check_leader_transfer_state(nt.peers[1], StateRole.Follower, 2)
 
 
 # Asking again for the pending transferee does not extend the transfer's time limit.
 def test_leader_transfer_second_transfer_to_same_node() -> None:
-    nt = Network.new([None, None, None])
-    nt.send([new_message(1, 1, MessageType.MsgHup, 0)])
+    nt = elected_network()
 
-    nt.isolate(3)
-
-    nt.send([new_message(3, 1, MessageType.MsgTransferLeader, 0)])
+    pending_leader_transfer(nt, 3)
     assert nt.peers[1].lead_transferee == 3
 
     heartbeat_timeout = nt.peers[1].heartbeat_timeout
     for _ in range(heartbeat_timeout):
         nt.peers[1].tick()
 
-    nt.send([new_message(3, 1, MessageType.MsgTransferLeader, 0)])
+    request_leader_transfer(nt, 3)
 
     election_timeout = nt.peers[1].election_timeout
     for _ in range(election_timeout - heartbeat_timeout):
@@ -1174,8 +1153,7 @@ def test_batch_msg_append() -> None:
 
 # A node does not campaign while it has committed conf changes it has not applied.
 def test_conf_change_check_before_campaign() -> None:
-    nt = Network.new([None, None, None])
-    nt.send([new_message(1, 1, MessageType.MsgHup, 0)])
+    nt = elected_network()
     assert nt.peers[1].state == StateRole.Leader
 
     m = new_message(1, 1, MessageType.MsgPropose, 0)
@@ -1191,7 +1169,7 @@ def test_conf_change_check_before_campaign() -> None:
     assert nt.peers[2].state == StateRole.Follower
 
     # A transfer to node 2 fails for the same reason.
-    nt.send([new_message(2, 1, MessageType.MsgTransferLeader, 0)])
+    request_leader_transfer(nt, 2)
     assert nt.peers[1].state == StateRole.Leader
     assert nt.peers[2].state == StateRole.Follower
     nt.peers[1].abort_leader_transfer()
@@ -1201,7 +1179,7 @@ def test_conf_change_check_before_campaign() -> None:
     nt.peers[2].remove_node(3)
 
     # Applied now: the transfer succeeds.
-    nt.send([new_message(2, 1, MessageType.MsgTransferLeader, 0)])
+    request_leader_transfer(nt, 2)
     assert nt.peers[1].state == StateRole.Follower
     assert nt.peers[2].state == StateRole.Leader
 
