@@ -11,13 +11,13 @@ network, apply committed entries (conf changes included, as raft-rs's tests do:
 `raft.finalize_membership_change` for joint consensus), persist the new membership,
 then `advance`.
 
-After every step the Raft safety properties are checked:
-- election safety: at most one leader per term, over the whole run;
-- log matching: two logs holding an entry with the same index and term agree on
-  every entry up to it;
-- state machine safety: every node's committed entries agree with the history of
-  committed entries, which never changes, and every node applies exactly that
-  history, in order, without gaps.
+After every step the model's safety invariants are checked on what each node reports
+of itself (role, term, vote, commit, log), through the checker the conformance
+protocol mode uses (checks/conformance/safety.py), so a failure names the model's
+rule: ElectionSafety (over the whole run), LogMatching, StateMachineSafety,
+CommitMonotonic, CommittedEntriesStable, and TermMonotonic and OneVotePerTerm per
+node. Beside them, every node applies exactly the one history of committed entries,
+in order, without gaps.
 
 Everything is deterministic: the nodes' election timeouts come from `Config.seed`
 (drawn by hypothesis), and the CI run is derandomized.
@@ -47,6 +47,7 @@ from hypothesis.stateful import (
     run_state_machine_as_test,
 )
 
+from checks.conformance.safety import Observation, SafetyChecker
 from raft_ref.config import Config
 from raft_ref.eraftpb import (
     ConfChange,
@@ -138,9 +139,9 @@ class ClusterMachine(RuleBasedStateMachine):
         self.network: list[Message] = []
         # Node ids on one side of a partition (None: no partition).
         self.partition: frozenset[int] | None = None
-        self.leader_of_term: dict[int, int] = {}
+        self.safety = SafetyChecker()
+        # The history of committed entries, as the applications applied them.
         self.committed: dict[int, EntryKey] = {}
-        self.commit_of: dict[int, int] = {}
         self.proposals = 0
         self.config_template = Config()
 
@@ -430,60 +431,25 @@ class ClusterMachine(RuleBasedStateMachine):
     # --- Safety --------------------------------------------------------------------
 
     def record_committed(self, node_id: int, index: int, key: EntryKey) -> None:
+        """What the application applies is the one history of committed entries."""
         known = self.committed.setdefault(index, key)
         assert known == key, (
-            f"state machine safety: node {node_id} has {key} committed at {index}, "
+            f"state machine safety: node {node_id} applied {key} at {index}, "
             f"but {known} was committed there"
         )
 
     @invariant()
-    def election_safety(self) -> None:
-        for node_id in self.leaders():
-            term = self.nodes[node_id].node.raft.term
-            first = self.leader_of_term.setdefault(term, node_id)
-            assert first == node_id, f"two leaders in term {term}: {first} and {node_id}"
+    def raft_safety_rules(self) -> None:
+        """The model's safety invariants, on what every node reports of itself."""
+        observed = {node_id: observation(app.node.raft) for node_id, app in self.nodes.items()}
+        self.safety.observe("after the last step", observed)
 
-    def log_of(self, node_id: int) -> dict[int, EntryKey]:
-        log = self.nodes[node_id].node.raft.raft_log
-        first, last = log.first_index(), log.last_index()
-        if last < first:
-            return {}
-        return {e.index: e.key() for e in log.slice(first, last + 1, None)}
 
-    @invariant()
-    def log_matching(self) -> None:
-        # Only entries held are compared: a snapshot's label is not an entry.
-        logs = {node_id: self.log_of(node_id) for node_id in sorted(self.nodes)}
-        ids = sorted(logs)
-        for i, a in enumerate(ids):
-            for b in ids[i + 1 :]:
-                la, lb = logs[a], logs[b]
-                common = sorted(set(la) & set(lb))
-                last_match = max((k for k in common if la[k][1] == lb[k][1]), default=None)
-                if last_match is None:
-                    continue
-                for k in common:
-                    if k > last_match:
-                        break
-                    assert la[k] == lb[k], (
-                        f"log matching: nodes {a} and {b} agree on index {last_match} "
-                        f"but differ at {k}: {la[k]} vs {lb[k]}"
-                    )
-
-    @invariant()
-    def state_machine_safety(self) -> None:
-        for node_id in sorted(self.nodes):
-            log = self.nodes[node_id].node.raft.raft_log
-            committed = log.committed
-            previous = self.commit_of.get(node_id, 0)
-            assert committed >= previous, (
-                f"node {node_id} commit index went back from {previous} to {committed}"
-            )
-            self.commit_of[node_id] = committed
-            first = log.first_index()
-            if committed >= first:
-                for e in log.slice(first, committed + 1, None):
-                    self.record_committed(node_id, e.index, e.key())
+def observation(raft: Raft[MemStorage]) -> Observation:
+    log = raft.raft_log
+    first, last = log.first_index(), log.last_index()
+    terms = tuple(log.term(i) for i in range(first, last + 1))
+    return Observation(raft.state.name, raft.term, raft.vote, log.committed, first, terms)
 
 
 ClusterMachine.TestCase.settings = settings(stateful_step_count=40, derandomize=True)

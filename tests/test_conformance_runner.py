@@ -13,6 +13,7 @@ from checks.conformance.runner import run_scenarios
 from checks.conformance.safety import SafetyChecker
 from checks.conformance.scenario import Step, load_scenario, parse_scenario
 from checks.conformance.sessions import InProcessSession, SubprocessSession
+from model.invariants import INVARIANTS
 
 ROOT = Path(__file__).resolve().parents[1]
 CORPUS = sorted((ROOT / "checks" / "conformance" / "scenarios").glob("*.scn"))
@@ -138,3 +139,32 @@ def test_safety_checker_catches_each_violation(
     check(STEP, before)
     with pytest.raises(PropertyViolation, match=rule):
         check(STEP, after)
+
+
+@pytest.mark.parametrize(
+    ("after", "rule"),
+    [
+        ({1: _state("Leader", 2, 2, [2]), 2: _state("Leader", 2, 2, [2])}, "ElectionSafety"),
+        ({1: _state("Follower", 3, 2, [2, 3]), 2: _state("Follower", 3, 2, [1, 3])}, "LogMatching"),
+        (
+            {1: _state("Follower", 3, 3, [2, 2]), 2: _state("Follower", 3, 3, [2, 3])},
+            "StateMachineSafety",
+        ),
+    ],
+)
+def test_safety_checker_failures_name_the_models_invariant(
+    after: dict[int, dict[str, object]], rule: str
+) -> None:
+    assert rule in INVARIANTS
+    with pytest.raises(PropertyViolation, match=rf"{rule} \("):
+        SafetyChecker()(STEP, after)
+
+
+def test_safety_checker_remembers_compacted_committed_entries() -> None:
+    # Node 1 commits term 2 at index 3, then compacts it away; node 2 later commits a
+    # term-3 entry there.
+    check = SafetyChecker()
+    check(STEP, {1: _state("Leader", 2, 3, [2, 2])})
+    compacted = {**_state("Leader", 2, 3, []), "first_index": 4}
+    with pytest.raises(PropertyViolation, match="StateMachineSafety"):
+        check(STEP, {1: compacted, 2: _state("Follower", 3, 3, [2, 3])})
