@@ -22,7 +22,7 @@ from __future__ import annotations
 import functools
 import itertools
 import random
-from collections.abc import Callable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -45,10 +45,12 @@ __all__ = [
     "LEARNER_MATCH",
     "MAJORITY_TOTALS",
     "MATCH_RANGE",
+    "QUORUM_VARIANTS",
     "Membership",
     "QuorumOracle",
     "answers_so_far",
     "committed_by_spec",
+    "exhaustive_scope",
     "majority_matches",
     "memberships",
     "mismatch",
@@ -497,17 +499,25 @@ def _optimum_sample_matches(rules: Rules, max_ids: int, samples: int) -> Verdict
 _CANDIDACY = f"{FAMILY}.candidacy"
 
 
+# The variants that change what a quorum is: every quorum function disagrees under them.
+QUORUM_VARIANTS = frozenset({Variant.WRONG_MAJORITY, Variant.JOINT_NEW_ONLY})
+
+
+def exhaustive_scope(max_ids: int) -> tuple[int, str]:
+    """How many ids the exhaustive checks cover, and the words that say so."""
+    ids = min(max_ids, EXHAUSTIVE_IDS)
+    return ids, f"for every configuration over the ids 1..{ids}, joint ones included"
+
+
 def properties(variant: Variant, max_ids: int) -> list[Obligation]:
     rules = Rules(variant)
-    ids = min(max_ids, EXHAUSTIVE_IDS)
-    scope = f"for every configuration over the ids 1..{ids}, joint ones included"
-    quorum_variants = {Variant.WRONG_MAJORITY, Variant.JOINT_NEW_ONLY}
+    ids, scope = exhaustive_scope(max_ids)
 
     def prop(
         name: str,
         statement: str,
         decide: Callable[[], Verdict],
-        fails_under: Sequence[Variant] | set[Variant] = (),
+        fails_under: Iterable[Variant] = (),
         *,
         always_fails: bool = False,
         group: str | None = None,
@@ -527,7 +537,7 @@ def properties(variant: Variant, max_ids: int) -> list[Obligation]:
             f"ProgressSet.has_quorum answers as the specification, {scope}, for every set "
             "of nodes (a stranger included)",
             functools.partial(_has_quorum_matches, rules, ids),
-            quorum_variants,
+            QUORUM_VARIANTS,
         ),
         prop(
             "maximal_committed_index_matches_spec",
@@ -535,14 +545,14 @@ def properties(variant: Variant, max_ids: int) -> list[Obligation]:
             f"every active configuration, {scope}, match indexes in "
             f"{MATCH_RANGE.start}..{MATCH_RANGE.stop - 1}",
             functools.partial(_committed_index_matches, rules, ids),
-            quorum_variants,
+            QUORUM_VARIANTS,
         ),
         prop(
             "maximal_committed_index_matches_z3_optimum",
             f"the same, against z3.Optimize, on {OPTIMUM_SAMPLES} seeded random clusters of up "
             f"to {max_ids} ids with match indexes 0..6",
             functools.partial(_optimum_sample_matches, rules, max_ids, OPTIMUM_SAMPLES),
-            quorum_variants,
+            QUORUM_VARIANTS,
         ),
         prop(
             "candidacy_status_matches_spec",
@@ -550,7 +560,7 @@ def properties(variant: Variant, max_ids: int) -> list[Obligation]:
             f"granting, Ineligible once some configuration's majority rejected, {scope}, "
             "for every set of answers",
             functools.partial(_candidacy_matches, rules, ids),
-            quorum_variants,
+            QUORUM_VARIANTS,
             group=_CANDIDACY,
         ),
         prop(
@@ -558,7 +568,7 @@ def properties(variant: Variant, max_ids: int) -> list[Obligation]:
             "when candidacy_status says Ineligible, no answers still missing could elect the "
             f"candidate, {scope}",
             functools.partial(_ineligible_means_lost, rules, ids),
-            quorum_variants,
+            QUORUM_VARIANTS,
             group=_CANDIDACY,
         ),
         prop(
@@ -576,6 +586,6 @@ def properties(variant: Variant, max_ids: int) -> list[Obligation]:
             "ProgressSet.quorum_recently_active: true when the peers heard from, with the "
             f"leader, form a quorum of every active configuration; clears the flags, {scope}",
             functools.partial(_recently_active_matches, rules, ids),
-            quorum_variants,
+            QUORUM_VARIANTS,
         ),
     ]

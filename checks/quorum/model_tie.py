@@ -21,14 +21,15 @@ import itertools
 from collections.abc import Callable, Iterable, Sequence
 
 from checks.quorum.code_tie import (
-    EXHAUSTIVE_IDS,
     LEARNER_MATCH,
     MAJORITY_TOTALS,
     MATCH_RANGE,
+    QUORUM_VARIANTS,
     Membership,
     QuorumOracle,
     answers_so_far,
     committed_by_spec,
+    exhaustive_scope,
     majority_matches,
     memberships,
     mismatch,
@@ -124,15 +125,10 @@ def properties(variant: Variant, max_ids: int, quorum: Majority | None = None) -
     """The family; `quorum` is the majority rule under test (the model's by default)."""
     rules = Rules(variant)
     rule: Callable[[int], int] = quorum or Params().majority
-    ids = min(max_ids, EXHAUSTIVE_IDS)
-    scope = f"for every configuration over the ids 1..{ids}, joint ones included"
-    quorum_variants = {Variant.WRONG_MAJORITY, Variant.JOINT_NEW_ONLY}
+    ids, scope = exhaustive_scope(max_ids)
 
     def prop(
-        name: str,
-        statement: str,
-        decide: Callable[[], Verdict],
-        fails_under: Iterable[Variant],
+        name: str, statement: str, decide: Callable[[], Verdict], fails_under: Iterable[Variant]
     ) -> Obligation:
         return Obligation(name, FAMILY, statement, expectation(variant, fails_under), decide)
 
@@ -149,7 +145,7 @@ def properties(variant: Variant, max_ids: int, quorum: Majority | None = None) -
             f"model.quorum.joint_has_quorum answers as the specification, {scope}, for every "
             "set of servers (a stranger included)",
             functools.partial(_has_quorum_matches, rules, ids, rule),
-            quorum_variants,
+            QUORUM_VARIANTS,
         ),
         prop(
             "joint_committed_index_matches_spec",
@@ -157,7 +153,7 @@ def properties(variant: Variant, max_ids: int, quorum: Majority | None = None) -
             f"every active configuration, {scope}, match indexes in "
             f"{MATCH_RANGE.start}..{MATCH_RANGE.stop - 1}",
             functools.partial(_committed_index_matches, rules, ids, rule),
-            quorum_variants,
+            QUORUM_VARIANTS,
         ),
         prop(
             "joint_vote_result_matches_spec",
@@ -165,6 +161,6 @@ def properties(variant: Variant, max_ids: int, quorum: Majority | None = None) -
             f"granting, lost once some configuration's majority refused, {scope}, for every "
             "set of answers",
             functools.partial(_vote_result_matches, rules, ids, rule),
-            quorum_variants,
+            QUORUM_VARIANTS,
         ),
     ]
