@@ -156,7 +156,7 @@ def test_safety_checker_failures_name_the_models_invariant(
     after: dict[int, dict[str, object]], rule: str
 ) -> None:
     assert rule in INVARIANTS
-    with pytest.raises(PropertyViolation, match=rf"{rule} \("):
+    with pytest.raises(PropertyViolation, match=rf"{rule}, "):
         SafetyChecker()(STEP, after)
 
 
