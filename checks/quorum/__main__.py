@@ -28,7 +28,7 @@ from checks.cli_io import (
     write_result,
 )
 from checks.quorum import pictures, report
-from checks.quorum.properties import Property, Result
+from checks.quorum.properties import Obligation, Result
 from checks.quorum.runner import DEFAULT_MAX_IDS, WorkerDied, all_properties, run
 from checks.quorum.spec import Variant
 
@@ -144,7 +144,7 @@ def _main(argv: Sequence[str] | None) -> int:
     return 0 if report.all_as_expected(results) else 1
 
 
-def _in_order(props: Sequence[Property], decided: Sequence[Result]) -> list[Result]:
+def _in_order(props: Sequence[Obligation], decided: Sequence[Result]) -> list[Result]:
     by_key = {(r.prop.family, r.prop.name): r for r in decided}
     return [by_key[key] for p in props if (key := (p.family, p.name)) in by_key]
 
