@@ -1,9 +1,11 @@
 """`python -m checks.explore`: explore a target within bounds and check its properties.
 
-Exit status: 0 when no property is violated, 1 when one is (a counterexample is written
-under --out and its path printed), 2 on bad usage (a one-line error on stderr) or when a
-result file cannot be written (after the summary, naming the path). A closed stdout
-(`| head`) changes neither the exit status nor the files written.
+Exit status: 0 when no property is violated, 1 when one is or the target raised an
+exception (a counterexample is written under --out and its path printed), 2 on bad
+usage (a one-line error on stderr) or when a result file cannot be written (after the
+summary, naming the path), 3 when --max-memory stopped the search first, and 130 / 143
+when SIGINT / SIGTERM did (after the partial summary and JSON are written). A closed
+stdout (`| head`) changes neither the exit status nor the files written.
 """
 
 from __future__ import annotations
@@ -12,6 +14,7 @@ import argparse
 import json
 import os
 import shlex
+import signal
 import sys
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -19,16 +22,20 @@ from pathlib import Path
 from typing import Any, NoReturn
 
 from checks.cli_io import OutputError, emit, probe_writable, write_result
+from checks.engine.checkpoint import CheckpointError
 from checks.engine.counterexample import (
     explain_violation,
     explanation_lines,
     write_counterexample,
 )
+from checks.engine.expansion import InitialStatesError
+from checks.engine.guard import INTERRUPTED, MEMORY, ForcedStop, Guard, exit_status, parse_size
 from checks.engine.outcome import SearchOptions, SearchOutcome
 from checks.engine.progress import SearchProgress
-from checks.engine.search import STRATEGIES, UnsupportedOptions, explore
+from checks.engine.search import ENGINES, STRATEGIES, UnsupportedOptions, explore
 from checks.engine.summary import RunInfo, format_header, format_summary, summary_json
 from checks.engine.target import Target
+from checks.engine.workers import WorkerError
 from model.params import CHANGE_RULES, QUIRKS
 
 PROG = "python -m checks.explore"
@@ -51,6 +58,8 @@ BOUND_NAMES = (
 )
 DEFAULT_WALKS = 1000
 DEFAULT_WORKERS = 2  # the machine this is made for has two cores
+EXIT_MEMORY = 3  # --max-memory stopped the search before its end
+EXIT_OUTPUT = 2  # a result file could not be written (`report`)
 
 
 class UsageError(Exception):
@@ -172,6 +181,25 @@ def _names(
     return parse
 
 
+def _seconds(text: str) -> float:
+    """An argparse type: a positive number of seconds."""
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected seconds, got {text!r}") from None
+    if not value > 0:
+        raise argparse.ArgumentTypeError(f"must be positive, got {text!r}")
+    return value
+
+
+def _size(text: str) -> int:
+    """An argparse type: a memory size such as 500M or 2G."""
+    try:
+        return parse_size(text)
+    except ValueError as error:
+        raise argparse.ArgumentTypeError(str(error)) from None
+
+
 def build_parser(targets: Mapping[str, TargetChoice]) -> OneLineParser:
     variant_lines = []
     for name, choice in targets.items():
@@ -180,7 +208,11 @@ def build_parser(targets: Mapping[str, TargetChoice]) -> OneLineParser:
     epilog = "broken variants (--variant):\n" + (
         "\n".join(variant_lines) if variant_lines else "  (none available)"
     )
-    epilog += "\n\nexit status: 0 no violation, 1 violation (counterexample written), 2 bad usage"
+    epilog += (
+        "\n\nexit status: 0 no violation, 1 violation or internal error (counterexample "
+        "written), 2 bad usage, 3 stopped by --max-memory, 130/143 stopped by SIGINT/SIGTERM"
+        " (partial summary and --json written)"
+    )
     parser = OneLineParser(
         prog=PROG,
         description="Explore a target's states within bounds: its invariants are checked on\n"
@@ -311,6 +343,37 @@ def build_parser(targets: Mapping[str, TargetChoice]) -> OneLineParser:
         "target says it is sound)",
     )
     how.add_argument(
+        "--engine",
+        choices=ENGINES,
+        default="local",
+        help="bfs: local (this machine's processes, --workers) or ray (a Ray cluster: "
+        "pip install 'raft-ref[cluster]'; --workers expanders) (default: local)",
+    )
+    how.add_argument(
+        "--address",
+        metavar="ADDR",
+        help="ray: the cluster to join, auto or HOST:PORT (default: start one on this machine)",
+    )
+    how.add_argument(
+        "--max-memory",
+        type=_size,
+        metavar="SIZE",
+        help="stop cleanly, with a partial summary, before the search's processes use SIZE "
+        "of memory (e.g. 500M, 2G)",
+    )
+    how.add_argument(
+        "--checkpoint",
+        type=Path,
+        metavar="DIR",
+        help="bfs: save every finished level in DIR, to go on later with --resume DIR",
+    )
+    how.add_argument(
+        "--resume",
+        type=Path,
+        metavar="DIR",
+        help="bfs: go on from the checkpoint in DIR (any --depth and --workers; keeps saving)",
+    )
+    how.add_argument(
         "--keep-going",
         action="store_true",
         help="after a violation, go on and report the first violation of every property",
@@ -328,6 +391,13 @@ def build_parser(targets: Mapping[str, TargetChoice]) -> OneLineParser:
     out.add_argument(
         "--no-progress", action="store_true", help="no progress lines on stderr while running"
     )
+    out.add_argument(
+        "--progress-every",
+        type=_seconds,
+        default=2.0,
+        metavar="SECONDS",
+        help="seconds between two progress lines (default 2)",
+    )
     return parser
 
 
@@ -341,6 +411,8 @@ class Run:
     out: Path
     json_path: Path | None
     progress: bool
+    max_memory: int | None = None
+    progress_every: float = 2.0
 
 
 def _switch_contracts_off() -> None:
@@ -373,6 +445,18 @@ def parse_run(argv: Sequence[str], targets: Mapping[str, TargetChoice]) -> Run:
         raise UsageError(f"--json: directory {str(args.json.parent)!r} does not exist")
     if args.out.exists() and not args.out.is_dir():
         raise UsageError(f"--out: {str(args.out)!r} is not a directory")
+    if args.engine != "local" and args.strategy != "bfs":
+        raise UsageError("--engine ray runs --strategy bfs only")
+    if args.address is not None and args.engine != "ray":
+        raise UsageError("--address applies only to --engine ray")
+    if (args.checkpoint or args.resume) and args.strategy != "bfs":
+        raise UsageError("--checkpoint and --resume apply only to --strategy bfs")
+    if args.checkpoint and args.resume:
+        raise UsageError("--resume DIR goes on saving in DIR: drop --checkpoint")
+    if args.resume is not None and not args.resume.is_dir():
+        raise UsageError(f"--resume: no checkpoint directory {str(args.resume)!r}")
+    if args.checkpoint is not None and args.checkpoint.exists() and not args.checkpoint.is_dir():
+        raise UsageError(f"--checkpoint: {str(args.checkpoint)!r} is not a directory")
     if args.no_contracts:
         _switch_contracts_off()
     requested = {name: getattr(args, name) for name in BOUND_NAMES}
@@ -404,10 +488,41 @@ def parse_run(argv: Sequence[str], targets: Mapping[str, TargetChoice]) -> Run:
         workers=args.workers,
         walks=args.walks or DEFAULT_WALKS,
         seed=args.seed,
+        engine=args.engine,
+        address=args.address,
+        checkpoint=None if args.checkpoint is None else str(args.checkpoint),
+        resume=None if args.resume is None else str(args.resume),
+        identity=_identity(info),
     )
     if symmetry and not sound:
         print(f"{PROG}: warning: the target says symmetry is unsound here", file=sys.stderr)
-    return Run(target, info, options, args.out, args.json, not args.no_progress)
+    return Run(
+        target,
+        info,
+        options,
+        args.out,
+        args.json,
+        not args.no_progress,
+        args.max_memory,
+        args.progress_every,
+    )
+
+
+def _identity(info: RunInfo) -> str:
+    """What a checkpoint must match to be resumed: the target and its bounds."""
+    parts = [info.target, f"{info.nodes} nodes", f"variant {info.variant}"]
+    parts.append(f"pre-vote {'on' if info.pre_vote else 'off'}")
+    parts += [f"{name} {value}" for name, value in info.bounds.items()]
+    return ", ".join(parts)
+
+
+def exit_code(outcome: SearchOutcome, guard: Guard) -> int:
+    """The exit status of a finished or stopped search (see the module's docstring)."""
+    if outcome.stopped == INTERRUPTED and guard.signal is not None:
+        return exit_status(guard.signal)
+    if outcome.violations:
+        return 1
+    return EXIT_MEMORY if outcome.stopped == MEMORY else 0
 
 
 def report(run: Run, outcome: SearchOutcome) -> int:
@@ -423,7 +538,7 @@ def report(run: Run, outcome: SearchOutcome) -> int:
             failure = failure or str(error)
     if failure is not None:
         print(f"{PROG}: error: {failure}", file=sys.stderr)
-        return 2
+        return EXIT_OUTPUT
     return 1 if outcome.violations else 0
 
 
@@ -473,11 +588,23 @@ def main(
                 run.info, options.strategy, options.workers, options.symmetry, options.max_depth
             )
         )
-        outcome = explore(run.target, options, SearchProgress(enabled=run.progress))
-        return report(run, outcome)
-    except (UsageError, UnsupportedOptions) as error:
+        guard = Guard(run.max_memory)
+        with guard.signals():
+            progress = SearchProgress(interval=run.progress_every, enabled=run.progress)
+            outcome = explore(run.target, options, progress, guard)
+            if outcome.stopped is not None:
+                print(f"{PROG}: {_stop_message(outcome, guard)}", file=sys.stderr, flush=True)
+            status = report(run, outcome)
+        return status if status == EXIT_OUTPUT else exit_code(outcome, guard)
+    except (UsageError, UnsupportedOptions, CheckpointError) as error:
         print(f"{PROG}: error: {error}", file=sys.stderr)
         return 2
+    except (InitialStatesError, WorkerError) as error:
+        print(f"{PROG}: internal error: {error}", file=sys.stderr)
+        return 1
+    except ForcedStop as stop:
+        print(f"{PROG}: stopped at once by a second signal: no summary", file=sys.stderr)
+        return exit_status(stop.signum)
     except BrokenPipeError:  # the reader went away (`| head`): nothing more to say
         sys.stdout = open(os.devnull, "w")  # noqa: SIM115 (stays open until exit)
         return 1
@@ -489,6 +616,14 @@ def main(
     except KeyboardInterrupt:
         print(f"{PROG}: interrupted", file=sys.stderr)
         return 130
+
+
+def _stop_message(outcome: SearchOutcome, guard: Guard) -> str:
+    if outcome.stopped == MEMORY:
+        limit = f"{(guard.max_memory or 0) / 2**20:,.0f} MiB"
+        return f"stopped before the memory limit ({limit}): partial summary follows"
+    name = signal.Signals(guard.signal).name if guard.signal else "a signal"
+    return f"interrupted by {name}: partial summary follows"
 
 
 if __name__ == "__main__":

@@ -9,15 +9,14 @@ from pathlib import Path
 
 import pytest
 
-from checks.engine import parallel_bfs
+from checks.engine import bfs as bfs_module
+from checks.engine.bfs import balance_moves
 from checks.engine.counterexample import counterexample_json, write_counterexample
 from checks.engine.outcome import SearchOptions
-from checks.engine.parallel_bfs import balance_moves
 from checks.engine.search import UnsupportedOptions, explore
 from checks.engine.summary import RunInfo, format_summary
-from checks.engine.target import Expectation
+from checks.engine.target import Expectation, Property
 from checks.engine.visited import skipping_exact_repeats
-from checks.engine.workers import WorkerError
 from tests.test_engine_toys import ClockTarget, CounterTarget, TokensTarget, reachable
 
 
@@ -220,9 +219,61 @@ class FailingTarget(CounterTarget):
         return super().successors(state)
 
 
-def test_a_failing_worker_is_reported_with_its_error():
-    with pytest.raises(WorkerError, match=r"worker \d failed: RuntimeError: broken target"):
-        run(FailingTarget(3, bad=False), max_depth=10, workers=2)
+@pytest.mark.parametrize(
+    "options",
+    [
+        {},
+        {"workers": 2},
+        {"strategy": "dfs"},
+        {"strategy": "random", "walks": 50},
+        {"strategy": "random", "walks": 50, "workers": 2},
+    ],
+    ids=["bfs", "bfs-2-workers", "dfs", "random", "random-2-workers"],
+)
+def test_an_exception_in_the_target_is_an_internal_error_with_its_path(options):
+    target = FailingTarget(3, bad=False)
+    outcome = run(target, max_depth=10, **options)
+    [error] = outcome.violations
+    assert error.expectation is Expectation.NO_ERROR
+    assert error.property_name == "internal error"
+    assert error.error is not None and error.error.startswith("RuntimeError: broken target")
+    assert "computing the successors" in error.error
+    assert error.path[0] == (None, (0, 0)) and error.path[-1][1] == (2, 0)
+    for (_, before), (action, after) in pairwise(error.path):
+        assert (action, after) in list(CounterTarget(3).successors(before))
+    assert not outcome.complete
+
+
+class RaisingCheckTarget(CounterTarget):
+    """A counter whose invariant raises on (1, 2): reached at depth 3."""
+
+    def properties(self):
+        def check(state):
+            if state == (1, 2):
+                raise ValueError("invariant code failed")
+            return True
+
+        return [*super().properties(), Property("fragile", Expectation.ALWAYS, check)]
+
+
+@pytest.mark.parametrize("strategy", ["bfs", "dfs"])
+def test_an_exception_in_a_property_names_the_transition_into_the_state(strategy):
+    outcome = run(RaisingCheckTarget(3, bad=False), max_depth=10, strategy=strategy)
+    [error] = outcome.violations
+    assert error.expectation is Expectation.NO_ERROR
+    assert error.error is not None and error.error.startswith("ValueError: invariant code failed")
+    assert error.path[-1][1] == (1, 2)
+    assert error.depth == 3 if strategy == "bfs" else error.depth >= 3
+
+
+def test_an_internal_error_is_written_like_a_counterexample(tmp_path: Path):
+    outcome = run(FailingTarget(3, bad=False), max_depth=10)
+    info = RunInfo(target="counter", nodes=None, command="explore")
+    document = counterexample_json(FailingTarget(3, bad=False), info, outcome.violations[0])
+    assert document["kind"] == "internal_error"
+    assert document["error"].startswith("RuntimeError: broken target")
+    assert [step["state"] for step in document["steps"]][-1] == {"x": 2, "y": 0}
+    assert "INTERNAL ERROR in the target: RuntimeError: broken target" in format_summary(outcome)
 
 
 def test_two_workers_keep_going_and_apply_symmetry():
@@ -259,7 +310,7 @@ def test_balance_moves_give_the_excess_to_those_short():
 
 def test_states_moved_between_workers_keep_their_paths(monkeypatch):
     # Without slack every level is rebalanced, so states and parents cross processes.
-    monkeypatch.setattr(parallel_bfs, "BALANCE_SLACK", 0)
+    monkeypatch.setattr(bfs_module, "BALANCE_SLACK", 0)
     one = run(TokensTarget(4, 3), max_depth=12, symmetry=False)
     two = run(TokensTarget(4, 3), max_depth=12, symmetry=False, workers=2)
     assert two.distinct_states == one.distinct_states == 4**4
@@ -273,8 +324,3 @@ def test_states_moved_between_workers_keep_their_paths(monkeypatch):
         assert (action, after) in list(target.successors(before))
     step = run(ClockTarget(), max_depth=10, workers=2)
     assert [a for a, _ in step.violations[0].path] == [None, "Tick", "Tick", "Tick", "Glitch"]
-
-
-def test_a_failing_walker_is_reported_with_its_error():
-    with pytest.raises(WorkerError, match=r"worker \d failed: RuntimeError: broken target"):
-        run(FailingTarget(3, bad=False), max_depth=10, strategy="random", walks=20, workers=2)

@@ -1,223 +1,443 @@
 """Breadth-first search: level by level, so the first violation found has a shortest path.
 
-The visited store maps each fingerprint to its parent's fingerprint (an initial state is
-its own parent); a counterexample is rebuilt from that chain (`paths.py`). The frontier
-holds (fingerprint, state) pairs of one level at a time.
+The search (this module) owns the visited store and steps a pool of expanders
+(expansion.py) through the levels: one in this process (`LocalPool`), several worker
+processes (parallel_bfs.py), or actors on a Ray cluster (ray_engine.py). All of them
+run the same expansion loop, so distinct states, transitions, verdicts and goal depths
+are the same on every engine; which of several same-level parents a state records may
+differ, so may counterexample paths and per-kind new-state counts.
+
+Each level: the pool expands its frontier and proposes successors as fingerprints; the
+search keeps the new ones (`FingerprintTable`), logs their parents (`ParentLog`, on
+disk), tells each expander which of its proposals are new, and moves new states
+between expanders whose shares drifted apart. A counterexample's path is rebuilt from
+the parent log (`paths.py`). With a checkpoint directory, every finished level is
+saved there (checkpoint.py), and a resumed search goes on from the last one.
 """
 
 from __future__ import annotations
 
 import time
+from array import array
 from collections import Counter
 from collections.abc import Callable
-from typing import Any
+from pathlib import Path
+from typing import Any, Protocol
 
+from checks.engine import checkpoint
+from checks.engine.crashes import internal_error
+from checks.engine.expansion import (
+    ROOT,
+    Accepted,
+    Crash,
+    Expander,
+    FoundViolation,
+    Proposals,
+    Tick,
+    key_function,
+)
+from checks.engine.guard import Guard
 from checks.engine.outcome import KindCoverage, SearchOptions, SearchOutcome, Violation
 from checks.engine.paths import rebuild_path
 from checks.engine.progress import SearchProgress
 from checks.engine.properties import Check, PropertyChecks
 from checks.engine.target import Expectation, Target
-from checks.engine.visited import skipping_exact_repeats, store_bytes
+from checks.engine.visited import (
+    MASK,
+    ZERO_STANDS_FOR,
+    FingerprintTable,
+    ParentLog,
+    collision_probability,
+    table_key,
+)
 
-# How many states to expand between two calls of the progress reporter.
-PROGRESS_EVERY = 512
+INTERLEAVE = 256  # proposals taken from one expander before turning to the next
+# An expander ships new states only when it holds more than its share by this much:
+# fewer, larger shipments (the imbalance left costs less than pickling it away).
+BALANCE_SLACK = 64
+
+
+class Pool(Protocol):
+    """Expanders the search steps through the levels. A call answers None when the
+    search was asked to stop (its `tick` said so) before every expander answered."""
+
+    size: int
+
+    def propose_initial(self) -> list[Proposals] | None: ...
+
+    def expand(self) -> list[Proposals] | None: ...
+
+    def accept(
+        self, keeps: list[list[int]], gives: list[list[list[int]]], depth: int
+    ) -> list[Accepted] | None: ...
+
+    def receive(self, shipments: dict[int, list[bytes]], depth: int) -> list[Accepted] | None: ...
+
+    def frontiers(self) -> list[list[tuple[int, Any]]]: ...
+
+    def load(
+        self, frontiers: list[list[tuple[int, Any]]], violated: set[str], reached: set[str]
+    ) -> None: ...
+
+    def cpu_seconds(self) -> list[float]: ...
+
+    def close(self) -> None: ...
+
+
+# Builds a pool: (target, options, tick) -> pool; `tick(done, transitions)` reports
+# progress within a level and answers whether to stop.
+PoolFactory = Callable[[Target[Any, Any], SearchOptions, Tick], Pool]
+
+
+class LocalPool:
+    """One expander in this process."""
+
+    size = 1
+
+    def __init__(self, target: Target[Any, Any], options: SearchOptions, tick: Tick) -> None:
+        self.expander = Expander(target, options)
+        self.tick = tick
+
+    def propose_initial(self) -> list[Proposals] | None:
+        return [self.expander.propose_initial()]
+
+    def expand(self) -> list[Proposals] | None:
+        proposals = self.expander.expand(self.tick)
+        return None if proposals.stopped else [proposals]
+
+    def accept(
+        self, keeps: list[list[int]], gives: list[list[list[int]]], depth: int
+    ) -> list[Accepted] | None:
+        report = self.expander.accept(keeps[0], gives[0], depth, self.tick)
+        return None if report.stopped else [report]
+
+    def receive(self, shipments: dict[int, list[bytes]], depth: int) -> list[Accepted] | None:
+        return []  # one expander: nothing is ever moved
+
+    def frontiers(self) -> list[list[tuple[int, Any]]]:
+        return [self.expander.frontier_items()]
+
+    def load(
+        self, frontiers: list[list[tuple[int, Any]]], violated: set[str], reached: set[str]
+    ) -> None:
+        self.expander.set_frontier([item for share in frontiers for item in share])
+        self.expander.forget(violated, reached)
+
+    def cpu_seconds(self) -> list[float]:
+        return []
+
+    def close(self) -> None:
+        pass
+
+
+def balance_moves(counts: list[int]) -> list[tuple[int, int, int]]:
+    """Moves (giver, receiver, how many) that bring every expander near its share of new
+    states, given how many each found; none for an excess within BALANCE_SLACK."""
+    share = -(-sum(counts) // len(counts))
+    deficits = [[w, share - n] for w, n in enumerate(counts) if n < share]
+    moves = []
+    for giver, count in enumerate(counts):
+        extra = count - share
+        if extra <= BALANCE_SLACK:
+            continue
+        for deficit in deficits:
+            moved = min(extra, deficit[1])
+            if moved > 0:
+                moves.append((giver, deficit[0], moved))
+                deficit[1] -= moved
+                extra -= moved
+    return moves
 
 
 class BreadthFirstSearch:
-    """One BFS run over `target` within `options.max_depth`."""
+    """One BFS run over `target` within `options.max_depth`, on the pool `make_pool` builds."""
 
     def __init__(
-        self, target: Target[Any, Any], options: SearchOptions, progress: SearchProgress
+        self,
+        target: Target[Any, Any],
+        options: SearchOptions,
+        progress: SearchProgress,
+        guard: Guard,
+        make_pool: PoolFactory = LocalPool,
     ) -> None:
         self.target = target
         self.options = options
         self.progress = progress
-        self.fingerprint = target.symmetric_fingerprint if options.symmetry else target.fingerprint
+        self.guard = guard
+        self.make_pool = make_pool
+        self.key = key_function(target, options.symmetry)
         self.checks = PropertyChecks(target.properties())
-        self.parents: dict[int, int] = {}
-        # With symmetry, exact repeats are recognised before the costly canonical form.
-        self.exact_seen: set[int] = set()
-        self.dedup_key: Callable[[Any], int | None] = (
-            skipping_exact_repeats(target.fingerprint, self.fingerprint, self.exact_seen)
-            if options.symmetry
-            else self.fingerprint
-        )
+        self.table = FingerprintTable()
+        directory = options.resume or options.checkpoint
+        self.directory = Path(directory) if directory else None
+        self.log = ParentLog(checkpoint.parents_path(self.directory) if self.directory else None)
+        # Keys of each expander's frontier, in the expander's order.
+        self.frontiers: list[list[int]] = []
+        self.frontier_size = 0
+        self.depth = 0
+        self.level_transitions = 0  # transitions of the level being expanded, so far
         self.outcome = SearchOutcome(
-            strategy="bfs", workers=1, symmetry=options.symmetry, max_depth=options.max_depth
+            strategy="bfs",
+            workers=options.workers,
+            symmetry=options.symmetry,
+            max_depth=options.max_depth,
+            engine=options.engine,
         )
-        self.stopped = False
+        self.stopping = False  # a violation (without keep-going) or a crash ends the search
 
     def run(self) -> SearchOutcome:
         started = time.perf_counter()
-        frontier = self._initial_frontier()
-        depth = 0
-        while frontier and depth < self.options.max_depth and not self.stopped:
-            frontier = self._expand_level(frontier, depth)
-            depth += 1
-            if frontier:
-                self.outcome.depth_reached = depth
-        self._finish(exhausted=not frontier, started=started)
+        pool = self.make_pool(self.target, self.options, self._tick)
+        self.pool = pool
+        try:
+            self.guard.sample_memory()
+            if self.options.resume:
+                self._resume()
+            else:
+                self._start()
+            while self.frontier_size and not self._ended() and self.depth < self.options.max_depth:
+                self._next_level()
+                if self.directory is not None and not self._ended():
+                    self._save()
+            self.outcome.worker_cpu_seconds = pool.cpu_seconds()
+        finally:
+            pool.close()
+        self._finish(started)
+        self.log.close()
         return self.outcome
 
-    def _initial_frontier(self) -> list[tuple[int, Any]]:
-        frontier: list[tuple[int, Any]] = []
-        for state in self.target.initial_states():
-            fp = self.fingerprint(state)
-            if fp in self.parents:
-                continue
-            self.parents[fp] = fp
-            frontier.append((fp, state))
-            self._check_new_state(fp, state, 0)
-        return frontier
+    def _ended(self) -> bool:
+        return self.stopping or self.outcome.stopped is not None
 
-    def _check_new_state(self, fp: int, state: Any, depth: int) -> None:
-        """Invariants and goals of a state seen for the first time (slow path)."""
-        self._invariants_failed(fp, state)
-        self._check_goals(state, depth)
+    def _tick(self, done: int, transitions: int) -> bool:
+        """Progress within a level; True when the search should stop."""
+        self.progress.update(
+            self.depth,
+            len(self.table),
+            max(0, self.frontier_size - done),
+            self.outcome.transitions + transitions,
+        )
+        return self.guard.should_stop()
 
-    def _check_goals(self, state: Any, depth: int) -> None:
-        """Goals reached in `state`; they are not checked again."""
-        checks = self.checks
-        reached = [name for name, check in checks.goals if check(state)]
-        for name in reached:
-            checks.mark_reached(name, depth)
-        if reached:
-            checks.drop_reached_goals()
+    def _stopped_by_guard(self) -> None:
+        self.outcome.stopped = self.guard.reason
 
-    def _expand_level(self, frontier: list[tuple[int, Any]], depth: int) -> list[tuple[int, Any]]:
-        """Expands every state of `frontier` (at `depth`); returns the next level."""
-        # The hot loop: everything it touches is bound to a local name.
-        successors = self.target.successors
-        fingerprint = self.dedup_key
-        action_kind = self.target.action_kind
-        parents = self.parents
-        checks = self.checks
-        invariants = checks.invariants
-        step_invariants = checks.step_invariants
-        goals = checks.goals
-        # Kinds are noted in lists and counted in batches (Counter counts in C): cheaper
-        # than a dict update per transition.
+    def _start(self) -> None:
+        proposals = self.pool.propose_initial()
+        if proposals is None:
+            self._stopped_by_guard()
+            return
+        self._accept_level(proposals)
+        if self.directory is not None and not self._ended():
+            self._save()
+
+    def _next_level(self) -> None:
+        proposals = self.pool.expand()
+        if proposals is None:
+            self._stopped_by_guard()
+            return
+        for report in proposals:
+            if report.crash is not None:
+                self._crashed(report.crash)
+                return
+        self._take_violations(proposals)
         taken: Counter[str] = Counter()
-        found: Counter[str] = Counter()
-        kinds: list[str] = []
-        note_kind = kinds.append
-        new_kinds: list[str] = []
-        note_new = new_kinds.append
-        next_frontier: list[tuple[int, Any]] = []
-        append = next_frontier.append
-        next_depth = depth + 1
-        update_progress = self.progress.update
-        for position, (parent_fp, state) in enumerate(frontier):
-            if not position % PROGRESS_EVERY:
-                taken.update(kinds)
-                kinds.clear()
-                update_progress(
-                    depth,
-                    len(parents),
-                    len(frontier) - position + len(next_frontier),
-                    self.outcome.transitions + taken.total(),
-                )
-            for action, after in successors(state):
-                kind = action_kind(action)
-                note_kind(kind)
-                for _name, step_check in step_invariants:
-                    if not step_check(state, action, after):
-                        self._steps_failed(parent_fp, state, action, after)
-                        break
-                fp = fingerprint(after)
-                if fp is None or fp in parents:
-                    continue
-                parents[fp] = parent_fp
-                append((fp, after))
-                note_new(kind)
-                # On the first failure (or goal reached) the slow path records all of
-                # them and may shrink the list being iterated: hence the break.
-                for _name, check in invariants:
-                    if not check(after):
-                        self._invariants_failed(fp, after)
-                        break
-                for _name, check in goals:
-                    if check(after):
-                        self._check_goals(after, next_depth)
-                        break
-            if self.stopped:
-                break
-        taken.update(kinds)
-        found.update(new_kinds)
+        for report in proposals:
+            taken.update(report.taken)
         self.outcome.transitions += taken.total()
-        self._add_coverage(taken, found)
-        return next_frontier
-
-    def _add_coverage(self, taken: Counter[str], found: Counter[str]) -> None:
         coverage = self.outcome.coverage
         for kind, count in taken.items():
-            entry = coverage.setdefault(kind, KindCoverage())
-            entry.transitions += count
-            entry.new_states += found[kind]
-
-    def _chain(self, fp: int) -> list[int]:
-        """Fingerprints from an initial state to `fp`."""
-        chain = [fp]
-        parents = self.parents
-        while parents[fp] != fp:
-            fp = parents[fp]
-            chain.append(fp)
-        chain.reverse()
-        return chain
-
-    def _invariants_failed(self, fp: int, state: Any) -> None:
-        """Records every invariant that `state` breaks."""
-        if self.stopped:
+            coverage.setdefault(kind, KindCoverage()).transitions += count
+        if self.stopping:
             return
-        for name, check in list(self.checks.invariants):
-            if not check(state):
-                self._invariant_violated(name, check, fp, state)
+        self.depth += 1
+        self._accept_level(proposals)
+        if self.frontier_size and not self.outcome.stopped:
+            self.outcome.depth_reached = self.depth
 
-    def _steps_failed(self, parent_fp: int, before: Any, action: Any, after: Any) -> None:
-        """Records every step invariant that the transition breaks."""
-        if self.stopped:
+    def _accept_level(self, proposals: list[Proposals]) -> None:
+        """Keeps the new proposals, tells each expander which are new and which to give
+        away, and moves those; notes what the new states showed."""
+        accepted, accepted_keys = self._deduplicate(proposals)
+        moves = balance_moves([len(indices) for indices in accepted])
+        # A giver gives from the end of its new states, one slice per move.
+        kept = [len(indices) for indices in accepted]
+        gives: list[list[list[int]]] = [[] for _ in accepted]
+        moved_keys: list[list[int]] = []
+        for giver, _receiver, count in moves:
+            kept[giver] -= count
+            start = kept[giver]
+            gives[giver].append(accepted[giver][start : start + count])
+            moved_keys.append(accepted_keys[giver][start : start + count])
+        self.frontiers = [keys[:count] for keys, count in zip(accepted_keys, kept, strict=True)]
+        keeps = [indices[:count] for indices, count in zip(accepted, kept, strict=True)]
+        reports = self.pool.accept(keeps, gives, self.depth)
+        if reports is not None and moves:
+            received = self._deliver(moves, moved_keys, reports)
+            reports = None if received is None else reports + received
+        if reports is None:
+            self._stopped_by_guard()
             return
-        for name, check in list(self.checks.step_invariants):
-            if not check(before, action, after):
-                self._step_violated(name, check, parent_fp)
+        self.frontier_size = sum(report.frontier for report in reports)
+        coverage = self.outcome.coverage
+        for report in reports:
+            for kind, count in report.found.items():
+                coverage.setdefault(kind, KindCoverage()).new_states += count
+            for name, depth in report.goals.items():
+                self.checks.mark_reached(name, depth)
+        for report in reports:
+            if report.crash is not None:
+                self._crashed(report.crash)
+                return
+        self._take_violations(reports)
 
-    def _invariant_violated(self, name: str, check: Check, fp: int, state: Any) -> None:
-        chain = self._chain(fp)
-        fingerprint = self.fingerprint
+    def _deliver(
+        self,
+        moves: list[tuple[int, int, int]],
+        moved_keys: list[list[int]],
+        reports: list[Accepted],
+    ) -> list[Accepted] | None:
+        """Hands each giver's shipments to their receivers; returns the receivers' reports."""
+        shipments: dict[int, list[bytes]] = {}
+        next_shipment = [0] * self.pool.size
+        for (giver, receiver, _count), keys in zip(moves, moved_keys, strict=True):
+            shipments.setdefault(receiver, []).append(reports[giver].shipped[next_shipment[giver]])
+            next_shipment[giver] += 1
+            self.frontiers[receiver].extend(keys)
+        return self.pool.receive(shipments, self.depth)
 
-        def fails_here(_before: Any, _action: Any, after: Any) -> bool:
-            return fingerprint(after) == fp and not check(after)
+    def _deduplicate(self, proposals: list[Proposals]) -> tuple[list[list[int]], list[list[int]]]:
+        """Indices and keys of each expander's proposals that are new, taking them in
+        chunks from each expander in turn; their parents go to the log."""
+        add = self.table.add
+        pairs: array[int] = array("Q")
+        pair = pairs.append
+        accepted: list[list[int]] = [[] for _ in proposals]
+        next_frontiers: list[list[int]] = [[] for _ in proposals]
+        longest = max((len(p.fingerprints) for p in proposals), default=0)
+        for start in range(0, longest, INTERLEAVE):
+            for worker, proposal in enumerate(proposals):
+                keys = proposal.fingerprints
+                positions = proposal.parent_positions
+                frontier = self.frontiers[worker] if self.frontiers else []
+                keep = accepted[worker].append
+                keep_key = next_frontiers[worker].append
+                for index in range(start, min(start + INTERLEAVE, len(keys))):
+                    key = (keys[index] & MASK) or ZERO_STANDS_FOR
+                    if not add(key):
+                        continue
+                    position = positions[index]
+                    pair(key)
+                    pair(key if position == ROOT else frontier[position])
+                    keep(index)
+                    keep_key(key)
+        self.log.extend(pairs)
+        return accepted, next_frontiers
 
-        def reaches_here(_before: Any, _action: Any, after: Any) -> bool:
-            return fingerprint(after) == fp
+    def _take_violations(self, reports: list[Proposals] | list[Accepted]) -> None:
+        """Records the first violation of each property; stops unless keep-going."""
+        checks = self.checks
+        for report in reports:
+            for found in report.violations:
+                if found.property_name in checks.violated:
+                    continue
+                if self.stopping:
+                    return
+                self._record(found)
 
-        if len(chain) == 1:
-            path = [(None, state)]
+    def _record(self, found: FoundViolation) -> None:
+        key = self.key
+        name = found.property_name
+        wanted = table_key(found.fingerprint)
+        chain = self.log.chain(wanted)
+        if found.expectation is Expectation.ALWAYS:
+            check: Check = dict(self.checks.invariants)[name]
+
+            def fails_here(_before: Any, _action: Any, after: Any) -> bool:
+                return key(after) == wanted and not check(after)
+
+            def reaches_here(_before: Any, _action: Any, after: Any) -> bool:
+                return key(after) == wanted
+
+            if len(chain) == 1:
+                path = rebuild_path(self.target, key, chain)
+            else:
+                path = rebuild_path(self.target, key, chain[:-1], (fails_here, reaches_here))
         else:
-            path = rebuild_path(self.target, fingerprint, chain[:-1], (fails_here, reaches_here))
-        self._record(Violation(name, Expectation.ALWAYS, path))
+            step_check: Check = dict(self.checks.step_invariants)[name]
 
-    def _step_violated(self, name: str, check: Check, parent_fp: int) -> None:
-        def fails_here(b: Any, a: Any, s: Any) -> bool:
-            return not check(b, a, s)
+            def step_fails(before: Any, action: Any, after: Any) -> bool:
+                return not step_check(before, action, after)
 
-        path = rebuild_path(self.target, self.fingerprint, self._chain(parent_fp), (fails_here,))
-        self._record(Violation(name, Expectation.ALWAYS_STEP, path))
+            path = rebuild_path(self.target, key, chain, (step_fails,))
+        self._add(Violation(name, found.expectation, path))
 
-    def _record(self, violation: Violation) -> None:
-        if self.stopped:
-            return
+    def _crashed(self, crash: Crash) -> None:
+        path = rebuild_path(self.target, self.key, self.log.chain(table_key(crash.fingerprint)))
+        self._add(internal_error(self.target, self.key, path, crash.error))
+        self.stopping = True  # after an exception the target's state is not to be trusted
+
+    def _add(self, violation: Violation) -> None:
         self.outcome.violations.append(violation)
         self.checks.mark_violated(violation.property_name)
         if not self.options.keep_going:
-            self.stopped = True
+            self.stopping = True
 
-    def _finish(self, exhausted: bool, started: float) -> None:
+    def _save(self) -> None:
+        self.log.flush()
+        assert self.directory is not None
+        checkpoint.save(
+            self.directory,
+            checkpoint.Checkpoint(
+                identity=self.options.identity,
+                symmetry=self.options.symmetry,
+                depth=self.depth,
+                log_entries=len(self.log),
+                table_count=len(self.table),
+                outcome=self.outcome,
+                goal_depth=dict(self.checks.goal_depth),
+                violated=set(self.checks.violated),
+                frontiers=self.pool.frontiers(),
+            ),
+            self.table,
+        )
+
+    def _resume(self) -> None:
+        assert self.directory is not None
+        saved, self.table = checkpoint.load(self.directory, self.options)
+        self.log.truncate(saved.log_entries)
+        self.depth = saved.depth
+        kept = self.outcome
+        self.outcome = saved.outcome
+        self.outcome.max_depth = kept.max_depth
+        self.outcome.workers = kept.workers
+        self.outcome.engine = kept.engine
+        self.outcome.resumed_at = saved.depth
+        for name, depth in saved.goal_depth.items():
+            if depth is not None:
+                self.checks.mark_reached(name, depth)
+        for name in saved.violated:
+            self.checks.mark_violated(name)
+        shares = _deal(saved.frontiers, self.pool.size)
+        self.frontiers = [[table_key(key) for key, _ in share] for share in shares]
+        self.frontier_size = sum(map(len, shares))
+        reached = {name for name, depth in saved.goal_depth.items() if depth is not None}
+        self.pool.load(shares, set(saved.violated), reached)
+
+    def _finish(self, started: float) -> None:
         outcome = self.outcome
         outcome.seconds = time.perf_counter() - started
-        outcome.distinct_states = len(self.parents)
-        outcome.complete = not self.stopped
-        outcome.exhausted = exhausted and not self.stopped
-        outcome.visited_bytes = store_bytes(self.parents) + store_bytes(self.exact_seen)
+        outcome.distinct_states = len(self.table)
+        outcome.complete = not self.stopping and outcome.stopped is None
+        outcome.exhausted = outcome.complete and not self.frontier_size
+        outcome.visited_bytes = self.table.nbytes
         outcome.invariants = self.checks.verdicts()
         outcome.goals = dict(self.checks.goal_depth)
+        outcome.collision = collision_probability(len(self.table), outcome.transitions)
+        outcome.coverage = dict(sorted(outcome.coverage.items()))
+
+
+def _deal(frontiers: list[list[tuple[int, Any]]], size: int) -> list[list[tuple[int, Any]]]:
+    """A saved frontier dealt to `size` expanders in turn (any split is a valid one)."""
+    items = [item for share in frontiers for item in share]
+    return [items[me::size] for me in range(size)]

@@ -1,7 +1,8 @@
 """Writing a violation's path as a counterexample JSON file.
 
 The format (one object): `target`, `variant`, `nodes`, `pre_vote`, `property`, `kind`
-(always / always_step), `command` (the command line that reproduces it), `seed`,
+(always / always_step, or internal_error for an exception the target raised, then with
+`error`: the exception and where), `command` (the command line that reproduces it), `seed`,
 `bounds`, `depth` (the number of actions), and `steps`: one entry
 per state, the first being the initial state (`action` and `kind` null), each with
 `action` (the target's `format_action`), `kind` (its `action_kind`) and `state` (its
@@ -68,6 +69,7 @@ def counterexample_json(
         "seed": run.seed,
         "bounds": dict(run.bounds),
         "depth": violation.depth,
+        **({"error": violation.error} if violation.error is not None else {}),
         "steps": steps,
         **_explanation_field(target, violation),
     }

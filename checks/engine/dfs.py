@@ -12,6 +12,9 @@ from __future__ import annotations
 import time
 from typing import Any
 
+from checks.engine.crashes import internal_error
+from checks.engine.expansion import InitialStatesError, describe_error
+from checks.engine.guard import Guard
 from checks.engine.outcome import KindCoverage, SearchOptions, SearchOutcome, Step, Violation
 from checks.engine.progress import SearchProgress
 from checks.engine.properties import PropertyChecks
@@ -25,11 +28,16 @@ class DepthFirstSearch:
     """One DFS run over `target` within `options.max_depth`."""
 
     def __init__(
-        self, target: Target[Any, Any], options: SearchOptions, progress: SearchProgress
+        self,
+        target: Target[Any, Any],
+        options: SearchOptions,
+        progress: SearchProgress,
+        guard: Guard,
     ) -> None:
         self.target = target
         self.options = options
         self.progress = progress
+        self.guard = guard
         self.fingerprint = target.symmetric_fingerprint if options.symmetry else target.fingerprint
         self.checks = PropertyChecks(target.properties())
         self.least_depth: dict[int, int] = {}
@@ -45,7 +53,11 @@ class DepthFirstSearch:
 
     def run(self) -> SearchOutcome:
         started = time.perf_counter()
-        for state in self.target.initial_states():
+        try:
+            initial_states = list(self.target.initial_states())
+        except Exception as error:
+            raise InitialStatesError(describe_error(error)) from error
+        for state in initial_states:
             if self.stopped:
                 break
             fp = self.fingerprint(state)
@@ -53,9 +65,12 @@ class DepthFirstSearch:
                 continue
             self.least_depth[fp] = 0
             self.states, self.actions = [state], [None]
-            self._check_new_state(None, state, 0)
-            if not self.stopped and self.options.max_depth > 0:
-                self._search_from(state)
+            try:
+                self._check_new_state(None, state, 0)
+                if not self.stopped and self.options.max_depth > 0:
+                    self._search_from(state)
+            except Exception as error:
+                self._crashed(describe_error(error))
         self._finish(started)
         return self.outcome
 
@@ -105,8 +120,18 @@ class DepthFirstSearch:
                 iterators.append(iter(successors(after)))
                 expanded += 1
                 if not expanded % PROGRESS_EVERY:
+                    self.outcome.transitions = transitions
                     update_progress(depth, len(least_depth), len(iterators), transitions)
+                    if self.guard.should_stop():
+                        self.outcome.stopped = self.guard.reason
+                        self.stopped = True
         self.outcome.transitions = transitions
+
+    def _crashed(self, error: str) -> None:
+        """The target raised while the current path's last state was checked or expanded."""
+        path: list[Step] = list(zip(self.actions, self.states, strict=True))
+        self._record(internal_error(self.target, self.fingerprint, path, error))
+        self.stopped = True
 
     def _path_to(self, action: Any, state: Any) -> list[Step]:
         """The current path extended by one transition (or just the initial state)."""

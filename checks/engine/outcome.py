@@ -26,6 +26,13 @@ class SearchOptions:
     workers: int = 1
     walks: int = 1000  # random strategy: number of walks, each up to max_depth steps
     seed: int = 0  # random strategy: walk i is a pure function of (seed, i)
+    engine: str = "local"  # bfs: "local" (this machine's processes) or "ray"
+    address: str | None = None  # ray: the cluster to join ("auto", "HOST:PORT"); None: start one
+    checkpoint: str | None = None  # bfs: save every finished level in this directory
+    resume: str | None = None  # bfs: go on from the checkpoint in this directory (and keep saving)
+    # What a checkpoint must match to be resumed: the target and its bounds, as the
+    # caller names them (symmetry is compared apart).
+    identity: str = ""
 
 
 @dataclass
@@ -35,6 +42,7 @@ class Violation:
     property_name: str
     expectation: Expectation
     path: list[Step]  # path[0] = (None, initial state); then (action, state) per step
+    error: str | None = None  # for an internal error: the exception, and where
 
     @property
     def depth(self) -> int:
@@ -72,6 +80,13 @@ class SearchOutcome:
     goals: dict[str, int | None] = field(default_factory=dict)  # name -> first depth reached
     coverage: dict[str, KindCoverage] = field(default_factory=dict)
     worker_cpu_seconds: list[float] = field(default_factory=list)  # parallel bfs: per worker
+    engine: str = "local"
+    # Why the search ended early: None, "interrupted" (a signal) or "memory limit".
+    stopped: str | None = None
+    peak_rss: int = 0  # bytes: highest resident memory of the search's processes
+    # Fingerprint-collision odds (TLC's optimistic estimate, birthday bound); bfs only.
+    collision: tuple[float, float] | None = None
+    resumed_at: int | None = None  # the depth a resumed search went on from
 
     @property
     def states_per_second(self) -> float:

@@ -4,8 +4,13 @@ Walk i starts from an initial state and takes up to `max_depth` uniformly chosen
 transitions, all drawn from its own generator seeded by (seed, i): a walk is a pure
 function of the seed and its index, whatever the number of worker processes. Each new
 state is checked against the invariants and goals; each taken transition against the
-step invariants. The first violation reported is the one of the lowest walk index, so
-the outcome does not depend on how walks are shared among workers.
+step invariants. The first violation reported is the one of the lowest walk index, and
+a state's "new" is credited to its first find in walk order (walk, then step), so the
+outcome, coverage included, does not depend on how walks are shared among workers.
+
+Workers run walks first, first + n, ...; between two walks they publish their progress
+and look at a shared stop flag, which the parent raises when asked to stop: each then
+sends what its finished walks found, and the parent reports that.
 """
 
 from __future__ import annotations
@@ -14,19 +19,26 @@ import multiprocessing
 import pickle
 import random
 import time
+from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from multiprocessing.connection import Connection
+from functools import partial
+from multiprocessing.connection import Connection, wait
 from typing import Any
 
+from checks.engine.crashes import internal_error
+from checks.engine.expansion import InitialStatesError, describe_error
+from checks.engine.guard import Guard
 from checks.engine.outcome import KindCoverage, SearchOptions, SearchOutcome, Step, Violation
 from checks.engine.progress import SearchProgress
 from checks.engine.properties import PropertyChecks
 from checks.engine.target import Expectation, Target
 from checks.engine.visited import skipping_exact_repeats, store_bytes
-from checks.engine.workers import WorkerError, WorkerFailure
+from checks.engine.workers import WorkerError, WorkerFailure, WorkerProcesses
 
 PROGRESS_EVERY = 16  # walks between two calls of the progress reporter
+POLL = 0.05  # seconds between two looks at the workers while waiting
+STOP_GRACE = 1.0  # seconds workers get to send their results once asked to stop
 
 
 def walk_generator(seed: int, walk: int) -> random.Random:
@@ -39,32 +51,39 @@ def walk_generator(seed: int, walk: int) -> random.Random:
 class WalkResults:
     """What a set of walks found; results of several workers merge into one."""
 
-    visited: set[int] = field(default_factory=set)
+    # fingerprint -> (walk order of its first find, kind of the action that found it).
+    first_found: dict[int, tuple[int, str | None]] = field(default_factory=dict)
     transitions: int = 0
+    walks: int = 0
     depth_reached: int = 0
     transitions_by_kind: dict[str, int] = field(default_factory=dict)
-    new_by_kind: dict[str, int] = field(default_factory=dict)
     goal_depth: dict[str, int | None] = field(default_factory=dict)
     # property name -> (walk index, violation), the lowest walk index seen.
     violations: dict[str, tuple[int, Violation]] = field(default_factory=dict)
     exact_store_bytes: int = 0  # the walkers' sets of exact fingerprints (with symmetry)
 
     def merge(self, other: WalkResults) -> None:
-        self.visited |= other.visited
+        mine = self.first_found
+        for fp, found in other.first_found.items():
+            known = mine.get(fp)
+            if known is None or found[0] < known[0]:
+                mine[fp] = found
         self.transitions += other.transitions
+        self.walks += other.walks
         self.exact_store_bytes += other.exact_store_bytes
         self.depth_reached = max(self.depth_reached, other.depth_reached)
         for kind, count in other.transitions_by_kind.items():
             self.transitions_by_kind[kind] = self.transitions_by_kind.get(kind, 0) + count
-        for kind, count in other.new_by_kind.items():
-            self.new_by_kind[kind] = self.new_by_kind.get(kind, 0) + count
         for name, depth in other.goal_depth.items():
-            known = self.goal_depth.get(name)
-            if depth is not None and (known is None or depth < known):
+            known_depth = self.goal_depth.get(name)
+            if depth is not None and (known_depth is None or depth < known_depth):
                 self.goal_depth[name] = depth
         for name, (walk, violation) in other.violations.items():
             if name not in self.violations or walk < self.violations[name][0]:
                 self.violations[name] = (walk, violation)
+
+    def new_by_kind(self) -> Counter[str]:
+        return Counter(kind for _, kind in self.first_found.values() if kind is not None)
 
 
 class Walker:
@@ -73,67 +92,87 @@ class Walker:
     def __init__(self, target: Target[Any, Any], options: SearchOptions) -> None:
         self.target = target
         self.options = options
-        fingerprint = target.symmetric_fingerprint if options.symmetry else target.fingerprint
+        self.plain_fingerprint = (
+            target.symmetric_fingerprint if options.symmetry else target.fingerprint
+        )
         # With symmetry, exact repeats are recognised before the costly canonical form.
         self.exact_seen: set[int] = set()
         self.fingerprint: Callable[[Any], int | None] = (
-            skipping_exact_repeats(target.fingerprint, fingerprint, self.exact_seen)
+            skipping_exact_repeats(target.fingerprint, self.plain_fingerprint, self.exact_seen)
             if options.symmetry
-            else fingerprint
+            else self.plain_fingerprint
         )
         self.checks = PropertyChecks(target.properties())
         self.results = WalkResults(goal_depth=dict(self.checks.goal_depth))
+        self.crashed = False
 
-    def run(self, first: int, stride: int, progress: SearchProgress) -> WalkResults:
-        initial_states = list(self.target.initial_states())
+    def run(
+        self, first: int, stride: int, after_walk: Callable[[WalkResults], bool]
+    ) -> WalkResults:
+        """Runs this share of the walks; `after_walk` is told the results so far after
+        each one and answers whether to stop."""
+        try:
+            initial_states = list(self.target.initial_states())
+        except Exception as error:
+            raise InitialStatesError(describe_error(error)) from error
         results = self.results
-        for number, walk in enumerate(range(first, self.options.walks, stride)):
+        order_step = self.options.max_depth + 1
+        for walk in range(first, self.options.walks, stride):
             if self._should_stop():
                 break
-            self._walk(walk, initial_states)
-            if not number % PROGRESS_EVERY:
-                progress.update(
-                    self.options.max_depth, len(results.visited), 0, results.transitions
-                )
+            self._walk(walk, walk * order_step, initial_states)
+            results.walks += 1
+            results.goal_depth = dict(self.checks.goal_depth)
+            if after_walk(results):
+                break
         results.goal_depth = dict(self.checks.goal_depth)
         results.exact_store_bytes = store_bytes(self.exact_seen)
         return results
 
     def _should_stop(self) -> bool:
-        return bool(self.results.violations) and not self.options.keep_going
+        return self.crashed or (bool(self.results.violations) and not self.options.keep_going)
 
-    def _walk(self, walk: int, initial_states: list[Any]) -> None:
+    def _walk(self, walk: int, order: int, initial_states: list[Any]) -> None:
+        path: list[Step] = []
+        try:
+            self._steps(walk, order, initial_states, path)
+        except Exception as error:
+            key = self.plain_fingerprint
+            violation = internal_error(self.target, key, path, describe_error(error))
+            self.results.violations[violation.property_name] = (walk, violation)
+            self.crashed = True
+
+    def _steps(self, walk: int, order: int, initial_states: list[Any], path: list[Step]) -> None:
         generator = walk_generator(self.options.seed, walk)
         successors = self.target.successors
         fingerprint = self.fingerprint
         action_kind = self.target.action_kind
         results = self.results
-        visited = results.visited
+        first_found = results.first_found
         transitions_by_kind = results.transitions_by_kind
-        new_by_kind = results.new_by_kind
         step_invariants = self.checks.step_invariants
         state = generator.choice(initial_states)
-        path: list[Step] = [(None, state)]
+        path.append((None, state))
         fp = fingerprint(state)
-        if fp is not None and fp not in visited:
-            visited.add(fp)
+        if fp is not None and fp not in first_found:
+            first_found[fp] = (order, None)
             self._check_new_state(walk, path, 0)
         for depth in range(1, self.options.max_depth + 1):
             choices = list(successors(state))
             if not choices or self._should_stop():
                 break
             action, after = generator.choice(choices)
-            path.append((action, after))
             results.transitions += 1
             kind = action_kind(action)
             transitions_by_kind[kind] = transitions_by_kind.get(kind, 0) + 1
             for name, check in list(step_invariants):
                 if not check(state, action, after):
-                    self._record(walk, Violation(name, Expectation.ALWAYS_STEP, list(path)))
+                    violated = [*path, (action, after)]
+                    self._record(walk, Violation(name, Expectation.ALWAYS_STEP, violated))
+            path.append((action, after))
             fp = fingerprint(after)
-            if fp is not None and fp not in visited:
-                visited.add(fp)
-                new_by_kind[kind] = new_by_kind.get(kind, 0) + 1
+            if fp is not None and fp not in first_found:
+                first_found[fp] = (order + depth, kind)
                 self._check_new_state(walk, path, depth)
             results.depth_reached = max(results.depth_reached, depth)
             state = after
@@ -156,83 +195,104 @@ class Walker:
 
 
 def random_walks(
-    target: Target[Any, Any], options: SearchOptions, progress: SearchProgress
+    target: Target[Any, Any], options: SearchOptions, progress: SearchProgress, guard: Guard
 ) -> SearchOutcome:
     """Runs `options.walks` walks, in `options.workers` processes."""
     started = time.perf_counter()
     if options.workers == 1:
-        results = Walker(target, options).run(0, 1, progress)
+        walker = Walker(target, options)
+
+        def after_walk(results: WalkResults) -> bool:
+            if not results.walks % PROGRESS_EVERY:
+                progress.update(options.max_depth, len(results.first_found), 0, results.transitions)
+            return guard.should_stop()
+
+        results = walker.run(0, 1, after_walk)
     else:
-        results = _walks_in_workers(target, options, progress)
+        results = _walks_in_workers(target, options, progress, guard)
     outcome = SearchOutcome(
         strategy="random",
         workers=options.workers,
         symmetry=options.symmetry,
         max_depth=options.max_depth,
-        distinct_states=len(results.visited),
+        distinct_states=len(results.first_found),
         transitions=results.transitions,
         depth_reached=results.depth_reached,
         seconds=time.perf_counter() - started,
-        visited_bytes=store_bytes(results.visited) + results.exact_store_bytes,
+        visited_bytes=store_bytes(results.first_found) + results.exact_store_bytes,
+        stopped=guard.reason,
     )
     ordered = sorted(results.violations.values(), key=lambda found: found[0])
     if not options.keep_going:
         ordered = ordered[:1]
     outcome.violations = [violation for _, violation in ordered]
-    violated = {v.property_name for v in outcome.violations}
     checks = PropertyChecks(target.properties())
-    for name in violated:
-        checks.mark_violated(name)
+    for violation in outcome.violations:
+        if violation.expectation is not Expectation.NO_ERROR:
+            checks.mark_violated(violation.property_name)
     outcome.invariants = checks.verdicts()
-    outcome.goals = results.goal_depth
+    outcome.goals = {**checks.goal_depth, **results.goal_depth}
+    new_by_kind = results.new_by_kind()
     for kind, count in sorted(results.transitions_by_kind.items()):
-        outcome.coverage[kind] = KindCoverage(count, results.new_by_kind.get(kind, 0))
+        outcome.coverage[kind] = KindCoverage(count, new_by_kind.get(kind, 0))
     return outcome
 
 
-def _walks_in_workers(
-    target: Target[Any, Any], options: SearchOptions, progress: SearchProgress
-) -> WalkResults:
-    context = multiprocessing.get_context("fork")
-    connections: list[Connection] = []
-    processes = []
-    for worker in range(options.workers):
-        mine, theirs = context.Pipe()
-        process = context.Process(
-            target=_walk_worker, args=(target, options, worker, theirs), daemon=True
-        )
-        process.start()
-        theirs.close()
-        connections.append(mine)
-        processes.append(process)
-    merged = WalkResults()
-    try:
-        for worker, connection in enumerate(connections):
-            try:
-                answer = pickle.loads(connection.recv_bytes())
-            except EOFError:
-                raise WorkerError(f"worker {worker} exited without answering") from None
-            if isinstance(answer, WorkerFailure):
-                raise WorkerError(f"worker {answer.worker} failed: {answer.error}")
-            merged.merge(answer)
-    except WorkerError:
-        for process in processes:
-            process.kill()  # after a failure the other walks are not wanted
-        raise
-    finally:
-        for process in processes:
-            process.join()
-    progress.update(options.max_depth, len(merged.visited), 0, merged.transitions)
-    return merged
-
-
 def _walk_worker(
-    target: Target[Any, Any], options: SearchOptions, worker: int, connection: Connection
+    target: Target[Any, Any], options: SearchOptions, worker: int, shared: Any, conn: Connection
 ) -> None:
+    slot = 3 * worker
+
+    def after_walk(results: WalkResults) -> bool:
+        shared[slot] = results.walks
+        shared[slot + 1] = len(results.first_found)
+        shared[slot + 2] = results.transitions
+        return bool(shared[-1])  # the stop flag
+
     answer: WalkResults | WorkerFailure
     try:
-        answer = Walker(target, options).run(worker, options.workers, SearchProgress(enabled=False))
-    except Exception as error:
-        answer = WorkerFailure(worker, f"{type(error).__name__}: {error}")
-    connection.send_bytes(pickle.dumps(answer, pickle.HIGHEST_PROTOCOL))
-    connection.close()
+        answer = Walker(target, options).run(worker, options.workers, after_walk)
+    except InitialStatesError as error:
+        answer = WorkerFailure(worker, f"the target's initial states: {error}")
+    conn.send_bytes(pickle.dumps(answer, pickle.HIGHEST_PROTOCOL))
+
+
+def _walks_in_workers(
+    target: Target[Any, Any], options: SearchOptions, progress: SearchProgress, guard: Guard
+) -> WalkResults:
+    context = multiprocessing.get_context("fork")
+    # Per worker: walks done, states found, transitions; then the stop flag.
+    shared = context.RawArray("q", 3 * options.workers + 1)
+    workers = WorkerProcesses(
+        guard,
+        [partial(_walk_worker, target, options, me, shared) for me in range(options.workers)],
+    )
+    merged = WalkResults()
+    waiting = {connection: index for index, connection in enumerate(workers.connections)}
+    deadline: float | None = None
+    try:
+        while waiting:
+            for connection in wait(list(waiting), timeout=POLL):
+                assert isinstance(connection, Connection)
+                index = waiting.pop(connection)
+                try:
+                    answer = pickle.loads(connection.recv_bytes())
+                except EOFError:
+                    raise WorkerError(f"worker {index} exited without answering") from None
+                if isinstance(answer, WorkerFailure):
+                    raise WorkerError(f"worker {answer.worker} failed: {answer.error}")
+                merged.merge(answer)
+            progress.update(
+                options.max_depth,
+                len(merged.first_found) + sum(shared[3 * w + 1] for w in waiting.values()),
+                0,
+                merged.transitions + sum(shared[3 * w + 2] for w in waiting.values()),
+            )
+            if deadline is None and guard.should_stop():
+                shared[-1] = 1
+                deadline = time.monotonic() + STOP_GRACE
+            if deadline is not None and time.monotonic() > deadline:
+                break  # the rest are killed below: what they found is lost
+    finally:
+        workers.stop(wait=True)
+    return merged

@@ -4,15 +4,18 @@ from __future__ import annotations
 
 from typing import Any
 
-from checks.engine.bfs import BreadthFirstSearch
+from checks.engine.bfs import BreadthFirstSearch, LocalPool, Pool, PoolFactory
 from checks.engine.dfs import DepthFirstSearch
+from checks.engine.expansion import Tick
+from checks.engine.guard import Guard, never_stops
 from checks.engine.outcome import SearchOptions, SearchOutcome
-from checks.engine.parallel_bfs import ParallelBreadthFirstSearch
+from checks.engine.parallel_bfs import ProcessPool
 from checks.engine.progress import SearchProgress, quiet
 from checks.engine.random_walk import random_walks
 from checks.engine.target import Target
 
 STRATEGIES = ("bfs", "dfs", "random")
+ENGINES = ("local", "ray")
 
 
 class UnsupportedOptions(ValueError):
@@ -20,19 +23,54 @@ class UnsupportedOptions(ValueError):
 
 
 def explore(
-    target: Target[Any, Any], options: SearchOptions, progress: SearchProgress | None = None
+    target: Target[Any, Any],
+    options: SearchOptions,
+    progress: SearchProgress | None = None,
+    guard: Guard | None = None,
 ) -> SearchOutcome:
-    """Explores `target` as `options` say; the outcome holds figures and violations."""
+    """Explores `target` as `options` say; the outcome holds figures and violations.
+
+    `guard` decides when to stop early (signals, memory); the outcome then says why."""
     progress = progress if progress is not None else quiet()
+    guard = guard if guard is not None else never_stops()
     progress.restart()
+    _check(options)
     if options.strategy == "bfs":
-        if options.workers > 1:
-            return ParallelBreadthFirstSearch(target, options, progress).run()
-        return BreadthFirstSearch(target, options, progress).run()
-    if options.strategy == "dfs":
-        if options.workers > 1:
-            raise UnsupportedOptions("dfs runs in one process: use --workers 1, or bfs/random")
-        return DepthFirstSearch(target, options, progress).run()
-    if options.strategy == "random":
-        return random_walks(target, options, progress)
-    raise UnsupportedOptions(f"unknown strategy {options.strategy!r}")
+        outcome = BreadthFirstSearch(target, options, progress, guard, _pools(options, guard)).run()
+    elif options.strategy == "dfs":
+        outcome = DepthFirstSearch(target, options, progress, guard).run()
+    else:
+        outcome = random_walks(target, options, progress, guard)
+    outcome.peak_rss = guard.final_peak_rss()
+    return outcome
+
+
+def _check(options: SearchOptions) -> None:
+    if options.strategy not in STRATEGIES:
+        raise UnsupportedOptions(f"unknown strategy {options.strategy!r}")
+    if options.engine not in ENGINES:
+        raise UnsupportedOptions(f"unknown engine {options.engine!r}")
+    if options.strategy == "dfs" and options.workers > 1:
+        raise UnsupportedOptions("dfs runs in one process: use --workers 1, or bfs/random")
+    if options.strategy != "bfs" and options.engine != "local":
+        raise UnsupportedOptions("--engine ray runs bfs only")
+    if options.strategy != "bfs" and (options.checkpoint or options.resume):
+        raise UnsupportedOptions("checkpoints are for bfs only")
+
+
+def _pools(options: SearchOptions, guard: Guard) -> PoolFactory:
+    """How BFS gets its expanders: here, in worker processes, or on Ray."""
+    if options.engine == "ray":
+        from checks.engine.ray_engine import RayPool  # noqa: PLC0415 (ray is optional)
+
+        def ray_pool(target: Target[Any, Any], opts: SearchOptions, tick: Tick) -> Pool:
+            return RayPool(target, opts, tick)
+
+        return ray_pool
+    if options.workers > 1:
+
+        def processes(target: Target[Any, Any], opts: SearchOptions, tick: Tick) -> Pool:
+            return ProcessPool(target, opts, tick, guard)
+
+        return processes
+    return LocalPool

@@ -10,7 +10,9 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+from checks.engine.guard import INTERRUPTED
 from checks.engine.outcome import SearchOutcome
+from checks.engine.target import Expectation
 
 
 @dataclass(frozen=True)
@@ -59,10 +61,22 @@ def format_header(run: RunInfo, strategy: str, workers: int, symmetry: bool, dep
     return f"explore: {', '.join(what)}; {', '.join(how)}\n  bounds: {format_bounds(run, depth)}"
 
 
+def _stopped_note(outcome: SearchOutcome) -> str:
+    """Why the figures below are partial, if they are."""
+    if outcome.stopped is None:
+        return ""
+    return f"{outcome.stopped.upper()}: partial figures (states, verdicts and goals so far); "
+
+
 def _result_line(outcome: SearchOutcome) -> str:
+    errors = [v for v in outcome.violations if v.expectation is Expectation.NO_ERROR]
+    if errors:
+        return f"INTERNAL ERROR in the target: {errors[0].error}"
     if outcome.violations:
         names = ", ".join(v.property_name for v in outcome.violations)
-        return f"VIOLATED: {names}"
+        return f"{_stopped_note(outcome)}VIOLATED: {names}"
+    if outcome.stopped is not None:
+        return f"{_stopped_note(outcome)}no violation found so far"
     if outcome.strategy == "random":
         return "no violation found by the walks"
     if outcome.exhausted:
@@ -82,6 +96,19 @@ def format_summary(outcome: SearchOutcome) -> str:
         ("states/s", f"{outcome.states_per_second:,.0f}"),
         ("bytes/state", f"{outcome.bytes_per_state:.1f} (visited-state store)"),
     ]
+    if outcome.peak_rss:
+        rows.append(("peak RSS", _memory_line(outcome)))
+    if outcome.collision is not None:
+        optimistic, birthday = outcome.collision
+        rows.append(
+            (
+                "fingerprints",
+                f"collision odds {optimistic:.1e} (TLC's optimistic m(g-m)/2^64; "
+                f"birthday bound m^2/2^65: {birthday:.1e})",
+            )
+        )
+    if outcome.resumed_at is not None:
+        rows.append(("resumed", f"from the checkpoint of depth {outcome.resumed_at}"))
     lines = [f"  {label:<17} {value}" for label, value in rows]
     if outcome.invariants:
         lines.append("  invariants")
@@ -101,6 +128,11 @@ def format_summary(outcome: SearchOutcome) -> str:
             entry = outcome.coverage[kind]
             lines.append(f"    {kind:<{width}}  {entry.transitions:>12,}  {entry.new_states:>11,}")
     return "\n".join(lines)
+
+
+def _memory_line(outcome: SearchOutcome) -> str:
+    per_state = outcome.peak_rss / outcome.distinct_states if outcome.distinct_states else 0.0
+    return f"{outcome.peak_rss / 2**20:,.1f} MiB ({per_state:,.0f} B/state, all processes)"
 
 
 def summary_json(run: RunInfo, outcome: SearchOutcome, traces: list[str]) -> dict[str, Any]:
@@ -125,12 +157,26 @@ def summary_json(run: RunInfo, outcome: SearchOutcome, traces: list[str]) -> dic
         "seconds": round(outcome.seconds, 3),
         "states_per_second": round(outcome.states_per_second, 1),
         "bytes_per_state": round(outcome.bytes_per_state, 1),
+        "peak_rss_bytes": outcome.peak_rss,
+        "peak_rss_per_state": (
+            round(outcome.peak_rss / outcome.distinct_states, 1) if outcome.distinct_states else 0
+        ),
+        "collision_probability": (
+            None
+            if outcome.collision is None
+            else {"optimistic": outcome.collision[0], "birthday_bound": outcome.collision[1]}
+        ),
+        "engine": outcome.engine,
+        "interrupted": outcome.stopped == INTERRUPTED,
+        "stopped": outcome.stopped,
+        "resumed_at": outcome.resumed_at,
         "violations": [
             {
                 "property": v.property_name,
                 "kind": v.expectation.value,
                 "depth": v.depth,
                 "trace": trace,
+                **({"error": v.error} if v.error is not None else {}),
             }
             for v, trace in zip(outcome.violations, traces, strict=True)
         ],

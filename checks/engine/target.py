@@ -31,6 +31,9 @@ class Expectation(Enum):
     ALWAYS = "always"  # must hold in every reachable state: an invariant
     ALWAYS_STEP = "always_step"  # must hold for every transition (before, action, after)
     SOMETIMES = "sometimes"  # must hold in some reachable state: a reachability goal
+    # Implied for every target, never declared: its code raises no exception. A search
+    # reports an exception as a violation of this kind, with the path that led to it.
+    NO_ERROR = "internal_error"
 
 
 @dataclass(frozen=True)

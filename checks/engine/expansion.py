@@ -1,0 +1,310 @@
+"""The one expansion loop of breadth-first search, in one process or many, local or on Ray.
+
+An `Expander` holds a share of the current BFS level (its frontier) and does the costly
+part of a search: running the target's `successors`, fingerprints and properties. A
+level goes through it in two calls, whoever holds the visited store (bfs.py):
+
+1. `expand`: every frontier state is expanded; each transition's step invariants are
+   checked; successors already proposed in this level are dropped, the others kept
+   here and proposed as fingerprints (with their parent's position in the frontier).
+2. `accept`: the store's owner says which proposals are new. They become the next
+   frontier and are checked against the invariants and goals. A share may be given
+   away to balance the expanders (`gives`, pickled) and taken in by another (`receive`).
+
+An exception raised by the target is not a crash of the search: it comes back as a
+`Crash` naming the state it happened at, so the search can report it with its path.
+"""
+
+from __future__ import annotations
+
+import pickle
+import traceback
+from collections import Counter
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from typing import Any
+
+from checks.engine.outcome import SearchOptions
+from checks.engine.properties import PropertyChecks
+from checks.engine.target import Expectation, Target
+from checks.engine.visited import MASK, ZERO_STANDS_FOR, skipping_exact_repeats
+
+PROGRESS_EVERY = 128  # states expanded (or checked) between two calls of `tick`
+ROOT = -1  # parent position of an initial state
+# Exact fingerprints remembered to skip the symmetric one (visited.skipping_exact_repeats):
+# forgotten past this many, so that cache stays small next to the visited store.
+EXACT_CACHE = 1 << 20
+
+# Called every PROGRESS_EVERY states with (states done, transitions); True means stop.
+Tick = Callable[[int, int], bool]
+
+
+def never_stop(_done: int, _transitions: int) -> bool:
+    return False
+
+
+@dataclass(frozen=True)
+class FoundViolation:
+    """A violation as an expander sees it: enough for the store's owner to rebuild the
+    path. For an invariant, `fingerprint` is the failing state's; for a step invariant,
+    the state the failing transition starts from."""
+
+    property_name: str
+    expectation: Expectation
+    fingerprint: int
+
+
+@dataclass(frozen=True)
+class Crash:
+    """The target raised an exception while the state `fingerprint` was expanded
+    (`expanding`) or checked as a new state (not `expanding`)."""
+
+    fingerprint: int
+    expanding: bool
+    error: str
+
+
+@dataclass
+class Proposals:
+    """The answer to `expand`: new-to-this-expander successors, as fingerprints."""
+
+    fingerprints: list[int]
+    parent_positions: list[int]  # index of each one's parent in the expander's frontier
+    violations: list[FoundViolation]
+    taken: dict[str, int] = field(default_factory=dict)  # transitions per action kind
+    crash: Crash | None = None
+    stopped: bool = False  # `tick` asked to stop: the level is unfinished
+
+
+@dataclass
+class Accepted:
+    """The answer to `accept` and `receive`: what the new states showed."""
+
+    frontier: int
+    violations: list[FoundViolation] = field(default_factory=list)
+    goals: dict[str, int] = field(default_factory=dict)  # goals reached, with their depth
+    found: dict[str, int] = field(default_factory=dict)  # new states per action kind
+    shipped: list[bytes] = field(default_factory=list)  # states given away, pickled
+    crash: Crash | None = None
+    stopped: bool = False
+
+
+def describe_error(error: BaseException) -> str:
+    """`Type: message`, and where in the target's code it was raised."""
+    frames = traceback.extract_tb(error.__traceback__)
+    where = f" (at {frames[-1].filename}:{frames[-1].lineno} in {frames[-1].name})"
+    return f"{type(error).__name__}: {error}{where if frames else ''}"
+
+
+def key_function(target: Target[Any, Any], symmetry: bool) -> Callable[[Any], int]:
+    """The fingerprint a search stores for a state, as a visited-table key."""
+    fingerprint = target.symmetric_fingerprint if symmetry else target.fingerprint
+
+    def key(state: Any) -> int:
+        return (fingerprint(state) & MASK) or ZERO_STANDS_FOR
+
+    return key
+
+
+class Expander:
+    """Expands one share of each BFS level (see the module's docstring)."""
+
+    def __init__(
+        self, target: Target[Any, Any], options: SearchOptions, me: int = 0, of: int = 1
+    ) -> None:
+        self.target = target
+        self.options = options
+        self.me = me
+        self.of = of
+        # Raw fingerprints: the store's owner makes them table keys (visited.table_key).
+        self.key = target.symmetric_fingerprint if options.symmetry else target.fingerprint
+        self.exact_seen: set[int] = set()
+        self.dedup_key: Callable[[Any], int | None] = (
+            skipping_exact_repeats(target.fingerprint, self.key, self.exact_seen)
+            if options.symmetry
+            else self.key
+        )
+        self.checks = PropertyChecks(target.properties())
+        self.frontier: list[tuple[int, Any]] = []  # (key, state) to expand
+        # This level's proposals, in the order sent.
+        self.proposed: list[int] = []
+        self.proposed_kinds: list[str | None] = []
+        self.proposed_states: list[Any] = []
+        self.violations: list[FoundViolation] = []
+
+    def propose_initial(self) -> Proposals:
+        """Proposes this expander's share of the initial states (every n-th one)."""
+        try:
+            for number, state in enumerate(self.target.initial_states()):
+                if number % self.of == self.me:
+                    self.proposed.append(self.key(state))
+                    self.proposed_kinds.append(None)
+                    self.proposed_states.append(state)
+        except Exception as error:
+            raise InitialStatesError(describe_error(error)) from error
+        return Proposals(self.proposed, [ROOT] * len(self.proposed), [])
+
+    def expand(self, tick: Tick = never_stop) -> Proposals:
+        """Expands the frontier; proposes successors not yet proposed in this level."""
+        self.violations = []
+        if len(self.exact_seen) > EXACT_CACHE:
+            self.exact_seen.clear()
+        successors = self.target.successors
+        fingerprint = self.dedup_key
+        action_kind = self.target.action_kind
+        step_invariants = self.checks.step_invariants
+        this_level: set[int] = set()
+        seen = this_level.add
+        proposed: list[int] = []
+        propose = proposed.append
+        positions: list[int] = []
+        note_position = positions.append
+        kinds_proposed: list[str | None] = []
+        note_proposed_kind = kinds_proposed.append
+        states: list[Any] = []
+        keep = states.append
+        kinds: list[str] = []
+        note_kind = kinds.append
+        taken: Counter[str] = Counter()
+        stop_at_violation = not self.options.keep_going
+        report = Proposals(proposed, positions, self.violations)
+        position = 0
+        try:
+            for position, (_fp, state) in enumerate(self.frontier):
+                if not position % PROGRESS_EVERY:
+                    taken.update(kinds)
+                    kinds.clear()
+                    if tick(position, taken.total()):
+                        report.stopped = True
+                        break
+                for action, after in successors(state):
+                    kind = action_kind(action)
+                    note_kind(kind)
+                    for _name, step_check in step_invariants:
+                        if not step_check(state, action, after):
+                            self._steps_failed(position, state, action, after)
+                            break
+                    fp = fingerprint(after)
+                    if fp is None or fp in this_level:
+                        continue
+                    seen(fp)
+                    propose(fp)
+                    note_position(position)
+                    note_proposed_kind(kind)
+                    keep(after)
+                if stop_at_violation and self.violations:
+                    break
+        except Exception as error:
+            report.crash = Crash(self.frontier[position][0], True, describe_error(error))
+        taken.update(kinds)
+        report.taken = dict(taken)
+        self.proposed, self.proposed_kinds, self.proposed_states = proposed, kinds_proposed, states
+        return report
+
+    def accept(
+        self, keep: list[int], gives: list[list[int]], depth: int, tick: Tick = never_stop
+    ) -> Accepted:
+        """Keeps the accepted proposals `keep` as the next frontier and checks them;
+        pickles each list of accepted proposals in `gives` for another expander."""
+        proposed = self.proposed
+        kinds = self.proposed_kinds
+        states = self.proposed_states
+        self.frontier = []
+        report = self._take(
+            [proposed[i] for i in keep],
+            [kinds[i] for i in keep],
+            [states[i] for i in keep],
+            depth,
+            tick,
+        )
+        for give in gives:
+            shipment = [(proposed[i], kinds[i], states[i]) for i in give]
+            report.shipped.append(pickle.dumps(shipment, pickle.HIGHEST_PROTOCOL))
+        self.proposed, self.proposed_kinds, self.proposed_states = [], [], []
+        return report
+
+    def receive(self, shipments: list[bytes], depth: int, tick: Tick = never_stop) -> Accepted:
+        """Adds new states other expanders gave away to the frontier, and checks them."""
+        received = [item for shipment in shipments for item in pickle.loads(shipment)]
+        fps = [fp for fp, _, _ in received]
+        kinds = [kind for _, kind, _ in received]
+        states = [state for _, _, state in received]
+        return self._take(fps, kinds, states, depth, tick)
+
+    def frontier_items(self) -> list[tuple[int, Any]]:
+        """The frontier as (key, state) pairs, for a checkpoint."""
+        return list(self.frontier)
+
+    def set_frontier(self, items: list[tuple[int, Any]]) -> None:
+        """Starts from a checkpoint's frontier; `violated` and goals come separately."""
+        self.frontier = list(items)
+
+    def forget(self, violated: Iterable[str], goals_reached: Iterable[str]) -> None:
+        """Stops checking properties already decided (when resuming from a checkpoint)."""
+        for name in violated:
+            self.checks.mark_violated(name)
+        for name in goals_reached:
+            self.checks.mark_reached(name, 0)
+        self.checks.drop_reached_goals()
+
+    def _take(
+        self,
+        fps: list[int],
+        kinds: list[str | None],
+        states: list[Any],
+        depth: int,
+        tick: Tick,
+    ) -> Accepted:
+        """Appends new states to the frontier and checks their invariants and goals."""
+        self.violations = []
+        report = Accepted(frontier=len(fps))
+        self.frontier.extend(zip(fps, states, strict=True))
+        invariants = self.checks.invariants
+        goals = self.checks.goals
+        index = 0
+        try:
+            for index, state in enumerate(states):
+                if not index % PROGRESS_EVERY and index and tick(index, 0):
+                    report.stopped = True
+                    break
+                for _name, check in invariants:
+                    if not check(state):
+                        self._invariants_failed(fps[index], state)
+                        break
+                for _name, check in goals:
+                    if check(state):
+                        self._check_goals(state, depth, report)
+                        break
+        except Exception as error:
+            report.crash = Crash(fps[index], False, describe_error(error))
+        report.found = dict(Counter(kind for kind in kinds if kind is not None))
+        report.violations = self.violations
+        return report
+
+    def _check_goals(self, state: Any, depth: int, report: Accepted) -> None:
+        """Goals reached in `state`; they are not checked again."""
+        reached = [name for name, check in self.checks.goals if check(state)]
+        for name in reached:
+            self.checks.mark_reached(name, depth)
+            report.goals[name] = depth
+        if reached:
+            self.checks.drop_reached_goals()
+
+    def _invariants_failed(self, fp: int, state: Any) -> None:
+        for name, check in list(self.checks.invariants):
+            if not check(state):
+                self._found(FoundViolation(name, Expectation.ALWAYS, fp))
+
+    def _steps_failed(self, position: int, before: Any, action: Any, after: Any) -> None:
+        parent_fp = self.frontier[position][0]
+        for name, check in list(self.checks.step_invariants):
+            if not check(before, action, after):
+                self._found(FoundViolation(name, Expectation.ALWAYS_STEP, parent_fp))
+
+    def _found(self, violation: FoundViolation) -> None:
+        self.violations.append(violation)
+        self.checks.mark_violated(violation.property_name)
+
+
+class InitialStatesError(RuntimeError):
+    """The target raised an exception while giving its initial states."""
