@@ -324,3 +324,23 @@ def test_states_moved_between_workers_keep_their_paths(monkeypatch):
         assert (action, after) in list(target.successors(before))
     step = run(ClockTarget(), max_depth=10, workers=2)
     assert [a for a, _ in step.violations[0].path] == [None, "Tick", "Tick", "Tick", "Glitch"]
+
+
+@pytest.mark.parametrize("symmetry", [True, False])
+def test_random_walk_coverage_is_exact_with_two_workers(symmetry):
+    from checks.targets.model_target import ModelTarget  # noqa: PLC0415
+
+    target = ModelTarget(nodes=3)
+    options = {"strategy": "random", "walks": 60, "max_depth": 12, "symmetry": symmetry}
+    one = run(target, **options)
+    two = run(target, workers=2, **options)
+    initial = len({target.fingerprint(s) for s in target.initial_states()})
+    for outcome in (one, two):
+        # Each distinct state is new once: the initial ones by no action, the rest by one.
+        assert sum(c.new_states for c in outcome.coverage.values()) == (
+            outcome.distinct_states - initial
+        )
+    assert two.distinct_states == one.distinct_states
+    assert two.transitions == one.transitions
+    assert two.coverage == one.coverage
+    assert two.goals == one.goals

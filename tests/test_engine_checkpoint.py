@@ -1,0 +1,116 @@
+"""Checkpoints: a search saved level by level and resumed gives the uninterrupted result."""
+
+from __future__ import annotations
+
+import json
+import signal
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from checks.engine.checkpoint import CheckpointError
+from checks.engine.outcome import SearchOptions, SearchOutcome
+from checks.engine.search import explore
+from checks.targets.model_target import ModelTarget
+from tests.test_engine_stopping import ROOT, wait_for_progress
+from tests.test_engine_toys import CounterTarget, TokensTarget
+
+IDENTITY = "model, 3 nodes"
+
+
+def same_result(one: SearchOutcome, other: SearchOutcome, coverage: bool = True) -> None:
+    assert other.distinct_states == one.distinct_states
+    assert other.transitions == one.transitions
+    assert other.depth_reached == one.depth_reached
+    assert other.invariants == one.invariants
+    assert other.goals == one.goals
+    assert [v.property_name for v in other.violations] == [v.property_name for v in one.violations]
+    assert [v.depth for v in other.violations] == [v.depth for v in one.violations]
+    if coverage:
+        assert other.coverage == one.coverage
+
+
+@pytest.mark.parametrize("workers", [1, 2])
+def test_resuming_a_shallower_search_gives_the_deeper_result(tmp_path: Path, workers: int):
+    target = ModelTarget(nodes=3)
+    plain = explore(target, SearchOptions(max_depth=8, workers=1))
+    options = SearchOptions(max_depth=5, checkpoint=str(tmp_path), identity=IDENTITY)
+    first = explore(target, options)
+    assert first.depth_reached == 5
+    resumed = explore(
+        target,
+        SearchOptions(max_depth=8, resume=str(tmp_path), identity=IDENTITY, workers=workers),
+    )
+    assert resumed.resumed_at == 5
+    # Two workers may credit a new state to another same-level parent's action kind.
+    same_result(plain, resumed, coverage=workers == 1)
+
+
+def test_a_violation_found_after_resuming_has_a_real_shortest_path(tmp_path: Path):
+    plain = explore(CounterTarget(3), SearchOptions(max_depth=20))
+    explore(CounterTarget(3), SearchOptions(max_depth=3, checkpoint=str(tmp_path)))
+    resumed = explore(CounterTarget(3), SearchOptions(max_depth=20, resume=str(tmp_path)))
+    same_result(plain, resumed)
+    assert resumed.violations[0].path == plain.violations[0].path
+
+
+def test_a_checkpoint_of_another_run_is_refused(tmp_path: Path):
+    explore(TokensTarget(3, 2), SearchOptions(max_depth=2, checkpoint=str(tmp_path), identity="a"))
+    with pytest.raises(CheckpointError, match="saved by another run"):
+        explore(TokensTarget(3, 2), SearchOptions(max_depth=4, resume=str(tmp_path), identity="b"))
+    with pytest.raises(CheckpointError, match="saved with symmetry on"):
+        options = SearchOptions(max_depth=4, resume=str(tmp_path), identity="a", symmetry=False)
+        explore(TokensTarget(3, 2), options)
+    with pytest.raises(CheckpointError, match="no checkpoint there"):
+        explore(TokensTarget(3, 2), SearchOptions(resume=str(tmp_path / "none"), identity="a"))
+
+
+def explore_cli(*argv: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "checks.explore", "--target", "model", *argv],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=False,
+    )
+
+
+def figures(path: Path) -> dict[str, object]:
+    document = json.loads(path.read_text())
+    keys = ("distinct_states", "transitions", "depth_reached", "invariants", "goals", "complete")
+    return {key: document[key] for key in keys}
+
+
+def test_an_interrupted_run_resumed_gives_the_uninterrupted_result(tmp_path: Path):
+    depth = ["--depth", "10", "--workers", "2"]
+    plain = explore_cli(*depth, "--json", str(tmp_path / "plain.json"), "--no-progress")
+    assert plain.returncode == 0, plain.stderr
+    saved = tmp_path / "saved"
+    process = subprocess.Popen(
+        [sys.executable, "-m", "checks.explore", "--target", "model", *depth]
+        + ["--checkpoint", str(saved), "--progress-every", "0.2"],
+        cwd=ROOT,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    wait_for_progress(process)
+    process.send_signal(signal.SIGINT)
+    process.communicate(timeout=30)
+    assert process.returncode == 130
+    resumed = explore_cli(*depth, "--resume", str(saved), "--json", str(tmp_path / "resumed.json"))
+    assert resumed.returncode == 0, resumed.stderr
+    assert "resumed           from the checkpoint of depth" in resumed.stdout
+    assert figures(tmp_path / "resumed.json") == figures(tmp_path / "plain.json")
+
+
+def test_resuming_with_other_bounds_is_a_one_line_usage_error(tmp_path: Path):
+    first = explore_cli("--depth", "3", "--checkpoint", str(tmp_path), "--no-progress")
+    assert first.returncode == 0, first.stderr
+    other = explore_cli("--depth", "4", "--max-term", "2", "--resume", str(tmp_path))
+    assert other.returncode == 2
+    [line] = other.stderr.strip().splitlines()
+    assert "saved by another run" in line
