@@ -328,7 +328,7 @@ def test_states_moved_between_workers_keep_their_paths(monkeypatch):
 
 @pytest.mark.parametrize("symmetry", [True, False])
 def test_random_walk_coverage_is_exact_with_two_workers(symmetry):
-    from checks.targets.model_target import ModelTarget  # noqa: PLC0415
+    from checks.targets.model_target import ModelTarget
 
     target = ModelTarget(nodes=3)
     options = {"strategy": "random", "walks": 60, "max_depth": 12, "symmetry": symmetry}

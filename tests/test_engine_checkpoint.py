@@ -90,8 +90,18 @@ def test_an_interrupted_run_resumed_gives_the_uninterrupted_result(tmp_path: Pat
     assert plain.returncode == 0, plain.stderr
     saved = tmp_path / "saved"
     process = subprocess.Popen(
-        [sys.executable, "-m", "checks.explore", "--target", "model", *depth]
-        + ["--checkpoint", str(saved), "--progress-every", "0.2"],
+        [
+            sys.executable,
+            "-m",
+            "checks.explore",
+            "--target",
+            "model",
+            *depth,
+            "--checkpoint",
+            str(saved),
+            "--progress-every",
+            "0.2",
+        ],
         cwd=ROOT,
         stdout=subprocess.DEVNULL,
         stderr=subprocess.PIPE,
