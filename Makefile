@@ -12,7 +12,7 @@ all: test
 $(STAMP): pyproject.toml
 	test -x $(PY) || python3 -m venv .venv
 	$(PY) -m pip install --quiet --upgrade pip
-	$(PY) -m pip install --quiet -e '.[test,dev]'
+	$(PY) -m pip install --quiet -e '.[test,dev,cluster]'
 	touch $(STAMP)
 
 venv: $(STAMP)

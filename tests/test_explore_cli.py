@@ -175,6 +175,14 @@ def test_same_arguments_give_the_same_output(capsys):
         (["--json", "/no/such/dir/x.json"], "--json: directory '/no/such/dir' does not exist"),
         (["--frobnicate"], "unrecognized arguments: --frobnicate"),
         (["--max-term", "0"], "argument --max-term: must be at least 1, got 0"),
+        (["--max-memory", "lots"], "expected a size such as 500M or 2G, got 'lots'"),
+        (["--max-memory", "0"], "a size must be positive, got '0'"),
+        (["--progress-every", "0"], "argument --progress-every: must be positive"),
+        (["--strategy", "dfs", "--engine", "ray"], "--engine ray runs --strategy bfs only"),
+        (["--address", "auto"], "--address applies only to --engine ray"),
+        (["--strategy", "random", "--checkpoint", "x"], "apply only to --strategy bfs"),
+        (["--resume", "/no/such/dir"], "--resume: no checkpoint directory '/no/such/dir'"),
+        (["--checkpoint", "a", "--resume", "b"], "--resume DIR goes on saving in DIR"),
     ],
 )
 def test_bad_usage_exits_2_with_one_line(capsys, argv, message):
@@ -217,6 +225,12 @@ def test_help_documents_every_flag(capsys):
         "--out",
         "--json",
         "--no-progress",
+        "--progress-every",
+        "--engine",
+        "--address",
+        "--max-memory",
+        "--checkpoint",
+        "--resume",
     ]:
         assert flag in out, flag
     assert "full_is_bad" in out  # variants are listed
@@ -291,3 +305,14 @@ def test_workers_default_to_two_except_for_dfs(capsys):
     assert "; bfs, 2 workers," in bfs.splitlines()[0]
     assert "; dfs, 1 worker," in dfs.splitlines()[0]
     assert "; bfs, 1 worker," in one.splitlines()[0]
+
+
+def test_the_ray_engine_without_ray_is_a_one_line_error(capsys, monkeypatch):
+    from checks.engine import ray_engine
+
+    monkeypatch.setattr(ray_engine, "ray", None)
+    status, _out, err = run_cli(capsys, "--engine", "ray", "--no-progress")
+    assert status == 2
+    assert err.strip().splitlines() == [
+        "python -m checks.explore: error: --engine ray needs Ray: pip install 'raft-ref[cluster]'"
+    ]

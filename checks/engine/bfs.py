@@ -174,6 +174,7 @@ class BreadthFirstSearch:
         # Keys of each expander's frontier, in the expander's order.
         self.frontiers: list[list[int]] = []
         self.frontier_size = 0
+        self.distinct = 0  # states stored
         self.depth = 0
         self.level_transitions = 0  # transitions of the level being expanded, so far
         self.outcome = SearchOutcome(
@@ -184,6 +185,7 @@ class BreadthFirstSearch:
             engine=options.engine,
         )
         self.stopping = False  # a violation (without keep-going) or a crash ends the search
+        self.store_bytes = 0  # a visited set held by the pool (sharded over Ray actors)
 
     def run(self) -> SearchOutcome:
         started = time.perf_counter()
@@ -200,6 +202,9 @@ class BreadthFirstSearch:
                 if self.directory is not None and not self._ended():
                     self._save()
             self.outcome.worker_cpu_seconds = pool.cpu_seconds()
+            figures = getattr(pool, "store_figures", None)
+            if figures is not None and self.outcome.stopped is None:
+                self.store_bytes = figures()[1]
         finally:
             pool.close()
         self._finish(started)
@@ -213,7 +218,7 @@ class BreadthFirstSearch:
         """Progress within a level; True when the search should stop."""
         self.progress.update(
             self.depth,
-            len(self.table),
+            self.distinct,
             max(0, self.frontier_size - done),
             self.outcome.transitions + transitions,
         )
@@ -309,6 +314,9 @@ class BreadthFirstSearch:
     def _deduplicate(self, proposals: list[Proposals]) -> tuple[list[list[int]], list[list[int]]]:
         """Indices and keys of each expander's proposals that are new, taking them in
         chunks from each expander in turn; their parents go to the log."""
+        sharded = getattr(self.pool, "deduplicate", None)
+        if sharded is not None:
+            return self._deduplicate_sharded(sharded, proposals)
         add = self.table.add
         pairs: array[int] = array("Q")
         pair = pairs.append
@@ -332,6 +340,32 @@ class BreadthFirstSearch:
                     keep(index)
                     keep_key(key)
         self.log.extend(pairs)
+        self.distinct += len(pairs) // 2
+        return accepted, next_frontiers
+
+    def _deduplicate_sharded(
+        self,
+        sharded: Callable[[list[list[int]]], list[list[int]] | None],
+        proposals: list[Proposals],
+    ) -> tuple[list[list[int]], list[list[int]]]:
+        """`_deduplicate` with the visited set held by the pool (sharded over actors)."""
+        keys = [[(fp & MASK) or ZERO_STANDS_FOR for fp in p.fingerprints] for p in proposals]
+        accepted = sharded(keys)
+        if accepted is None:
+            accepted = [[] for _ in proposals]
+            self.outcome.stopped = self.guard.reason
+        pairs: array[int] = array("Q")
+        next_frontiers: list[list[int]] = []
+        for worker, (mine, indices) in enumerate(zip(keys, accepted, strict=True)):
+            frontier = self.frontiers[worker] if self.frontiers else []
+            positions = proposals[worker].parent_positions
+            for index in indices:
+                position = positions[index]
+                pairs.append(mine[index])
+                pairs.append(mine[index] if position == ROOT else frontier[position])
+            next_frontiers.append([mine[index] for index in indices])
+        self.log.extend(pairs)
+        self.distinct += len(pairs) // 2
         return accepted, next_frontiers
 
     def _take_violations(self, reports: list[Proposals] | list[Accepted]) -> None:
@@ -405,6 +439,7 @@ class BreadthFirstSearch:
     def _resume(self) -> None:
         assert self.directory is not None
         saved, self.table = checkpoint.load(self.directory, self.options)
+        self.distinct = len(self.table)
         self.log.truncate(saved.log_entries)
         self.depth = saved.depth
         kept = self.outcome
@@ -427,13 +462,13 @@ class BreadthFirstSearch:
     def _finish(self, started: float) -> None:
         outcome = self.outcome
         outcome.seconds = time.perf_counter() - started
-        outcome.distinct_states = len(self.table)
+        outcome.distinct_states = self.distinct
         outcome.complete = not self.stopping and outcome.stopped is None
         outcome.exhausted = outcome.complete and not self.frontier_size
-        outcome.visited_bytes = self.table.nbytes
+        outcome.visited_bytes = self.store_bytes or self.table.nbytes
         outcome.invariants = self.checks.verdicts()
         outcome.goals = dict(self.checks.goal_depth)
-        outcome.collision = collision_probability(len(self.table), outcome.transitions)
+        outcome.collision = collision_probability(self.distinct, outcome.transitions)
         outcome.coverage = dict(sorted(outcome.coverage.items()))
 
 

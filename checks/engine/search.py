@@ -56,6 +56,8 @@ def _check(options: SearchOptions) -> None:
         raise UnsupportedOptions("--engine ray runs bfs only")
     if options.strategy != "bfs" and (options.checkpoint or options.resume):
         raise UnsupportedOptions("checkpoints are for bfs only")
+    if options.engine == "ray" and (options.checkpoint or options.resume):
+        raise UnsupportedOptions("checkpoints are kept by --engine local only")
 
 
 def _pools(options: SearchOptions, guard: Guard) -> PoolFactory:
@@ -64,7 +66,8 @@ def _pools(options: SearchOptions, guard: Guard) -> PoolFactory:
         from checks.engine.ray_engine import RayPool  # noqa: PLC0415 (ray is optional)
 
         def ray_pool(target: Target[Any, Any], opts: SearchOptions, tick: Tick) -> Pool:
-            return RayPool(target, opts, tick)
+            pool: Pool = RayPool(target, opts, tick)
+            return pool
 
         return ray_pool
     if options.workers > 1:
