@@ -192,6 +192,11 @@ def _seconds(text: str) -> float:
     return value
 
 
+def _seconds_or_zero(text: str) -> float:
+    """An argparse type: a number of seconds, zero allowed."""
+    return 0.0 if text.strip() in ("0", "0.0") else _seconds(text)
+
+
 def _size(text: str) -> int:
     """An argparse type: a memory size such as 500M or 2G."""
     try:
@@ -368,6 +373,14 @@ def build_parser(targets: Mapping[str, TargetChoice]) -> OneLineParser:
         help="bfs: save every finished level in DIR, to go on later with --resume DIR",
     )
     how.add_argument(
+        "--checkpoint-every",
+        type=_seconds_or_zero,
+        default=60.0,
+        metavar="SECONDS",
+        help="bfs: save at the first level end past SECONDS since the last save, and at the"
+        " last level (default 60; 0: every level)",
+    )
+    how.add_argument(
         "--resume",
         type=Path,
         metavar="DIR",
@@ -492,6 +505,7 @@ def parse_run(argv: Sequence[str], targets: Mapping[str, TargetChoice]) -> Run:
         address=args.address,
         checkpoint=None if args.checkpoint is None else str(args.checkpoint),
         resume=None if args.resume is None else str(args.resume),
+        checkpoint_every=args.checkpoint_every,
         identity=_identity(info),
     )
     if symmetry and not sound:

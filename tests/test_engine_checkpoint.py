@@ -99,6 +99,8 @@ def test_an_interrupted_run_resumed_gives_the_uninterrupted_result(tmp_path: Pat
             *depth,
             "--checkpoint",
             str(saved),
+            "--checkpoint-every",
+            "0",
             "--progress-every",
             "0.2",
         ],
@@ -114,6 +116,7 @@ def test_an_interrupted_run_resumed_gives_the_uninterrupted_result(tmp_path: Pat
     resumed = explore_cli(*depth, "--resume", str(saved), "--json", str(tmp_path / "resumed.json"))
     assert resumed.returncode == 0, resumed.stderr
     assert "resumed           from the checkpoint of depth" in resumed.stdout
+    assert "from the checkpoint of depth 0" not in resumed.stdout  # a level saved mid-run
     assert figures(tmp_path / "resumed.json") == figures(tmp_path / "plain.json")
 
 

@@ -186,6 +186,8 @@ class BreadthFirstSearch:
         )
         self.stopping = False  # a violation (without keep-going) or a crash ends the search
         self.store_bytes = 0  # a visited set held by the pool (sharded over Ray actors)
+        self.saved_at = time.monotonic()  # when the last checkpoint was written
+        self.saved_depth = -1
 
     def run(self) -> SearchOutcome:
         started = time.perf_counter()
@@ -199,8 +201,10 @@ class BreadthFirstSearch:
                 self._start()
             while self.frontier_size and not self._ended() and self.depth < self.options.max_depth:
                 self._next_level()
-                if self.directory is not None and not self._ended():
+                if self._checkpoint_due():
                     self._save()
+            if self.directory is not None and not self._ended() and self.saved_depth < self.depth:
+                self._save()  # the last level, so a deeper search can go on from it
             self.outcome.worker_cpu_seconds = pool.cpu_seconds()
             figures = getattr(pool, "store_figures", None)
             if figures is not None and self.outcome.stopped is None:
@@ -235,6 +239,11 @@ class BreadthFirstSearch:
         self._accept_level(proposals)
         if self.directory is not None and not self._ended():
             self._save()
+
+    def _checkpoint_due(self) -> bool:
+        if self.directory is None or self._ended():
+            return False
+        return time.monotonic() - self.saved_at >= self.options.checkpoint_every
 
     def _next_level(self) -> None:
         proposals = self.pool.expand()
@@ -418,6 +427,8 @@ class BreadthFirstSearch:
             self.stopping = True
 
     def _save(self) -> None:
+        self.saved_at = time.monotonic()
+        self.saved_depth = self.depth
         self.log.flush()
         assert self.directory is not None
         checkpoint.save(
@@ -448,6 +459,7 @@ class BreadthFirstSearch:
         self.outcome.workers = kept.workers
         self.outcome.engine = kept.engine
         self.outcome.resumed_at = saved.depth
+        self.saved_depth = saved.depth
         for name, depth in saved.goal_depth.items():
             if depth is not None:
                 self.checks.mark_reached(name, depth)

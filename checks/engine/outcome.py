@@ -30,6 +30,7 @@ class SearchOptions:
     address: str | None = None  # ray: the cluster to join ("auto", "HOST:PORT"); None: start one
     checkpoint: str | None = None  # bfs: save every finished level in this directory
     resume: str | None = None  # bfs: go on from the checkpoint in this directory (and keep saving)
+    checkpoint_every: float = 60.0  # seconds between two checkpoints (each at a level's end)
     # What a checkpoint must match to be resumed: the target and its bounds, as the
     # caller names them (symmetry is compared apart).
     identity: str = ""

@@ -18,6 +18,7 @@ this machine and shut down after. Ray is optional: `pip install 'raft-ref[cluste
 from __future__ import annotations
 
 import logging
+import signal
 import time
 from typing import Any
 
@@ -95,6 +96,8 @@ class RayPool:
         self.tick = tick
         self.started_here = not ray.is_initialized()
         if self.started_here:
+            # ray.init installs handlers of its own: the search's must stay in force.
+            handlers = {sig: signal.getsignal(sig) for sig in (signal.SIGINT, signal.SIGTERM)}
             try:
                 quiet = {"log_to_driver": False, "logging_level": logging.ERROR}
                 if options.address is None:
@@ -103,6 +106,9 @@ class RayPool:
                     ray.init(address=options.address, **quiet)
             except (ConnectionError, RuntimeError, ValueError) as error:
                 raise RayUnavailable(f"cannot reach the Ray cluster: {error}") from None
+            finally:
+                for sig, handler in handlers.items():
+                    signal.signal(sig, handler)
         # Actor handles: Ray's own types do not follow the remote methods.
         host: Any = ray.remote(num_cpus=1)(ExpanderHost)
         shard: Any = ray.remote(num_cpus=0)(StoreShard)

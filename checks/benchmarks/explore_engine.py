@@ -1,0 +1,91 @@
+"""The exploration engine as a user runs it: memory, workers, checkpoints and Ray.
+
+Each figure comes from whole `python -m checks.explore --target model` processes run in
+this benchmark (start-up included, as a user sees it), read from their `--json`:
+- the visited store's bytes per state and the peak resident memory per state (all the
+  run's processes) at depth 11, with one worker and with two;
+- `--workers 2` over `--workers 1`, wall clock;
+- what `--checkpoint` costs (saving every level) over the same run without;
+- the Ray engine (`--engine ray`, 2 workers, a Ray instance started for the run) over
+  the local engine with 2 workers on the same run, when Ray is installed.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import json
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+from checks.benchmarks import Report
+
+DEPTH = 11
+RAY_DEPTH = 9  # Ray's own start-up is a few seconds: a smaller run shows the per-state cost
+
+
+def explore(*argv: str) -> tuple[dict[str, Any], float]:
+    """The JSON summary of one explorer process, and its wall-clock seconds."""
+    with tempfile.TemporaryDirectory() as directory:
+        summary = Path(directory) / "summary.json"
+        started = time.perf_counter()
+        subprocess.run(
+            [
+                *(sys.executable, "-m", "checks.explore", "--target", "model", "--no-progress"),
+                *(*argv, "--json", str(summary), "--out", directory),
+            ],
+            check=True,
+            stdout=subprocess.DEVNULL,
+        )
+        seconds = time.perf_counter() - started
+        document: dict[str, Any] = json.loads(summary.read_text())
+    return document, seconds
+
+
+def run(report: Report) -> None:
+    depth = ["--depth", str(DEPTH)]
+    one, one_seconds = explore(*depth, "--workers", "1")
+    two, two_seconds = explore(*depth, "--workers", "2")
+    assert one["distinct_states"] == two["distinct_states"]
+    report(f"depth {DEPTH}: distinct states", one["distinct_states"], "")
+    report("visited store, bytes per state", one["bytes_per_state"], "B")
+    report("peak RSS per state, --workers 1 (whole process)", one["peak_rss_per_state"], "B")
+    report("peak RSS per state, --workers 2 (all processes)", two["peak_rss_per_state"], "B")
+    report(
+        "--workers 1: distinct states per second (whole process)", one["states_per_second"], "/s"
+    )
+    report(
+        "--workers 2 over --workers 1 (wall clock, whole process)", one_seconds / two_seconds, "x"
+    )
+    odds = one["collision_probability"]["optimistic"]
+    report("fingerprint collision odds (TLC's optimistic estimate)", odds, "")
+
+    with tempfile.TemporaryDirectory() as directory:
+        _, saving_seconds = explore(*depth, "--workers", "1", "--checkpoint", directory)
+    report("--checkpoint (default interval) over none", saving_seconds / one_seconds, "x")
+
+    if importlib.util.find_spec("ray") is None:
+        print("  (Ray not installed: pip install 'raft-ref[cluster]' for local vs Ray)")
+        return
+    small = ["--depth", str(RAY_DEPTH), "--workers", "2"]
+    local, local_seconds = explore(*small)
+    on_ray, ray_seconds = explore(*small, "--engine", "ray")
+    assert local["distinct_states"] == on_ray["distinct_states"]
+    assert local["transitions"] == on_ray["transitions"]
+    report(f"depth {RAY_DEPTH}, 2 workers: distinct states", local["distinct_states"], "")
+    report(
+        "--engine ray over --engine local (wall clock, whole process)",
+        ray_seconds / local_seconds,
+        "x",
+    )
+    report("--engine ray: seconds of search (Ray's start-up excluded)", on_ray["seconds"], "s")
+    report("--engine local: seconds of search", local["seconds"], "s")
+
+
+if __name__ == "__main__":
+    from checks.bench import main
+
+    sys.exit(main(["explore_engine"]))
