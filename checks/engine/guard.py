@@ -16,7 +16,6 @@ from __future__ import annotations
 import contextlib
 import ctypes
 import os
-import resource
 import signal
 import sys
 import time
@@ -51,8 +50,16 @@ def rss_of(pid: int | None = None) -> int:
 
 
 def own_peak_rss() -> int:
-    """The highest resident memory this process has had, in bytes (Linux: KiB units)."""
-    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
+    """The highest resident memory this process has had, in bytes: the kernel's
+    high-water mark of its memory map (`ru_maxrss` would count a parent's before exec)."""
+    try:
+        with open("/proc/self/status", encoding="ascii") as status:
+            for line in status:
+                if line.startswith("VmHWM:"):
+                    return int(line.split()[1]) * 1024
+    except (OSError, ValueError, IndexError):
+        pass
+    return 0
 
 
 def parse_size(text: str) -> int:
