@@ -8,11 +8,13 @@ summary, the JSON marked interrupted, no traceback, and no process of the run le
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import signal
 import subprocess
 import sys
+import threading
 import time
 from pathlib import Path
 
@@ -22,10 +24,12 @@ ROOT = Path(__file__).resolve().parent.parent
 # Deep enough that no run ends by itself while the test waits.
 LONG_RUN = ["--target", "model", "--depth", "40", "--progress-every", "0.2"]
 GONE_WITHIN = 5.0  # seconds the kernel may take to reap processes after their parent
+WATCHDOG_SECONDS = 120.0  # a run still alive then is killed: the test fails, not hangs
 
 
 def start(tmp_path: Path, *argv: str) -> subprocess.Popen[str]:
-    return subprocess.Popen(
+    """The explorer in a session of its own, killed with its group if a test hangs."""
+    process = subprocess.Popen(
         [sys.executable, "-m", "checks.explore", *LONG_RUN, *argv, "--out", str(tmp_path)],
         cwd=ROOT,
         stdout=subprocess.PIPE,
@@ -33,6 +37,15 @@ def start(tmp_path: Path, *argv: str) -> subprocess.Popen[str]:
         text=True,
         start_new_session=True,
     )
+    watchdog = threading.Timer(WATCHDOG_SECONDS, _kill_group, (process.pid,))
+    watchdog.daemon = True
+    watchdog.start()
+    return process
+
+
+def _kill_group(pgid: int) -> None:
+    with contextlib.suppress(ProcessLookupError):
+        os.killpg(pgid, signal.SIGKILL)
 
 
 def wait_for_progress(process: subprocess.Popen[str]) -> list[str]:
@@ -122,27 +135,12 @@ def test_workers_die_with_a_killed_parent(tmp_path: Path):
             os.killpg(process.pid, signal.SIGKILL)
 
 
-# Limits a deep model search reaches in a few seconds (workers' memory counts too).
-@pytest.mark.parametrize(("workers", "mib"), [("1", 56), ("2", 100)])
-def test_max_memory_stops_before_the_limit_with_a_partial_summary(
-    tmp_path: Path, workers: str, mib: int
-):
+def explore_json(tmp_path: Path, *argv: str) -> tuple[subprocess.CompletedProcess[str], dict]:
     summary = tmp_path / "summary.json"
-    limit = mib * 2**20
     result = subprocess.run(
         [
-            sys.executable,
-            "-m",
-            "checks.explore",
-            *LONG_RUN,
-            "--workers",
-            workers,
-            "--max-memory",
-            f"{mib}M",
-            "--json",
-            str(summary),
-            "--out",
-            str(tmp_path),
+            *(sys.executable, "-m", "checks.explore", *argv),
+            *("--json", str(summary), "--out", str(tmp_path)),
         ],
         cwd=ROOT,
         capture_output=True,
@@ -150,13 +148,29 @@ def test_max_memory_stops_before_the_limit_with_a_partial_summary(
         timeout=300,
         check=False,
     )
+    return result, json.loads(summary.read_text())
+
+
+# Above what the run needs to start (measured by a run of depth 0), a margin a deep
+# model search fills in a few seconds; workers' memory counts too.
+MARGIN_MIB = 12
+
+
+@pytest.mark.parametrize("workers", ["1", "2"])
+def test_max_memory_stops_before_the_limit_with_a_partial_summary(tmp_path: Path, workers: str):
+    _, start_up = explore_json(tmp_path, "--target", "model", "--depth", "0", "--workers", workers)
+    mib = start_up["peak_rss_bytes"] // 2**20 + MARGIN_MIB
+    limit = mib * 2**20
+    result, document = explore_json(
+        tmp_path, *LONG_RUN, "--workers", workers, "--max-memory", f"{mib}M"
+    )
     assert result.returncode == 3, result.stderr
     assert f"stopped before the memory limit ({mib} MiB)" in result.stderr
     assert "MEMORY LIMIT: partial figures" in result.stdout
     assert "Traceback" not in result.stderr
-    document = json.loads(summary.read_text())
     assert document["stopped"] == "memory limit" and document["interrupted"] is False
-    assert 0 < document["peak_rss_bytes"] < limit
+    assert document["distinct_states"] > start_up["distinct_states"]
+    assert start_up["peak_rss_bytes"] < document["peak_rss_bytes"] < limit
     assert document["peak_rss_per_state"] > 0
 
 
