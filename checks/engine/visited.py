@@ -27,7 +27,7 @@ EMPTY = 0
 ZERO_STANDS_FOR = 0x5A5A_C3C3_0F0F_9669  # fingerprint 0 is stored as this (slot 0 = empty)
 MAX_LOAD = 0.8  # grow past this share of slots in use ...
 GROWN_LOAD = 0.52  # ... to a table this full: 8 / 0.52 < 16 bytes a state
-FIRST_SIZE = 1 << 16  # 0.5 MiB: small runs never grow it
+FIRST_SIZE = 4093  # 32 KiB to start with
 
 
 def next_prime(n: int) -> int:
