@@ -8,7 +8,7 @@ this benchmark (start-up included, as a user sees it), read from their `--json`:
 - what `--checkpoint` costs (saving every level) over the same run without;
 - the Ray engine (`--engine ray`, 2 workers, a Ray instance started for the run) over
   the local engine with 2 workers on the same run, and its 2 workers over 1, when Ray
-  is installed ("seconds of search" include starting the actors, not Ray itself).
+  is installed ("seconds of search" leave out starting Ray and its actors).
 """
 
 from __future__ import annotations
@@ -82,7 +82,7 @@ def run(report: Report) -> None:
         ray_seconds / local_seconds,
         "x",
     )
-    report("--engine ray: seconds of search (Ray's start-up excluded)", on_ray["seconds"], "s")
+    report("--engine ray: seconds of search (start-up excluded)", on_ray["seconds"], "s")
     report("--engine local: seconds of search", local["seconds"], "s")
     report("--engine ray over local, seconds of search", on_ray["seconds"] / local["seconds"], "x")
     one_actor, _ = explore("--depth", str(RAY_DEPTH), "--workers", "1", "--engine", "ray")

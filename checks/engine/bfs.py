@@ -59,7 +59,11 @@ BALANCE_SLACK = 64
 
 class Pool(Protocol):
     """Expanders the search steps through the levels. A call answers None when the
-    search was asked to stop (its `tick` said so) before every expander answered."""
+    search was asked to stop (its `tick` said so) before every expander answered.
+
+    A pool that holds the visited set itself (ray_engine.py) also has
+    `deduplicate(keys per expander) -> new indices per expander | None` and
+    `store_figures() -> (states, bytes)`; the search then keeps no table of its own."""
 
     size: int
 
@@ -190,8 +194,8 @@ class BreadthFirstSearch:
         self.saved_depth = -1
 
     def run(self) -> SearchOutcome:
-        started = time.perf_counter()
         pool = self.make_pool(self.target, self.options, self._tick)
+        started = time.perf_counter()  # after the pool's start-up (Ray's takes seconds)
         self.pool = pool
         try:
             self.guard.sample_memory()

@@ -107,9 +107,11 @@ class ProcessPool:
         return self._collect(sorted(shipments))
 
     def frontiers(self) -> list[list[tuple[int, Any]]]:
-        answers = self._ask_all("frontier", None)
-        if answers is None:
-            raise WorkerError("stopped while saving a checkpoint")
+        # A checkpoint is written whole: a stop asked meanwhile waits for it.
+        for connection in self.connections:
+            connection.send(("frontier", None))
+        answers = self._collect(range(self.size), stoppable=False)
+        assert answers is not None
         return answers
 
     def load(
@@ -117,7 +119,7 @@ class ProcessPool:
     ) -> None:
         for worker, connection in enumerate(self.connections):
             connection.send(("load", (frontiers[worker], violated, reached)))
-        self._collect(range(self.size))
+        self._collect(range(self.size), stoppable=False)
 
     def cpu_seconds(self) -> list[float]:
         if not self.processes.running():
@@ -133,9 +135,9 @@ class ProcessPool:
             connection.send((command, argument))
         return self._collect(range(self.size))
 
-    def _collect(self, workers: Iterable[int]) -> list[Any] | None:
+    def _collect(self, workers: Iterable[int], stoppable: bool = True) -> list[Any] | None:
         """One answer from each of `workers`, in their order; None if the search is to
-        stop first (then the workers are killed)."""
+        stop first (then the workers are killed), unless not `stoppable`."""
         answers: dict[int, Any] = {}
         waiting = {self.connections[index]: index for index in workers}
         counters = self.counters
@@ -152,7 +154,7 @@ class ProcessPool:
                 answers[index] = answer
             done = sum(counters[2 * w] for w in range(self.size))
             transitions = sum(counters[2 * w + 1] for w in range(self.size))
-            if self.tick(done, transitions):
+            if self.tick(done, transitions) and stoppable:
                 self.processes.stop()
                 return None
         return [answers[index] for index in sorted(answers)]

@@ -18,11 +18,13 @@ this machine and shut down after. Ray is optional: `pip install 'raft-ref[cluste
 from __future__ import annotations
 
 import logging
+import os
 import signal
 import time
 from typing import Any
 
 from checks.engine.expansion import Accepted, Expander, Proposals, Tick
+from checks.engine.guard import Guard
 from checks.engine.outcome import SearchOptions
 from checks.engine.search import UnsupportedOptions
 from checks.engine.target import Target
@@ -71,6 +73,9 @@ class ExpanderHost:
     def cpu_seconds(self) -> float:
         return time.process_time()
 
+    def pid(self) -> int:
+        return os.getpid()
+
 
 class StoreShard:
     """One shard of the visited set: the fingerprints equal to its index mod shards."""
@@ -85,11 +90,16 @@ class StoreShard:
     def figures(self) -> tuple[int, int]:
         return len(self.table), self.table.nbytes
 
+    def pid(self) -> int:
+        return os.getpid()
+
 
 class RayPool:
     """Expander and store actors on a Ray cluster, for `BreadthFirstSearch`."""
 
-    def __init__(self, target: Target[Any, Any], options: SearchOptions, tick: Tick) -> None:
+    def __init__(
+        self, target: Target[Any, Any], options: SearchOptions, tick: Tick, guard: Guard
+    ) -> None:
         if ray is None:
             raise RayUnavailable("--engine ray needs Ray: pip install 'raft-ref[cluster]'")
         self.size = options.workers
@@ -114,6 +124,11 @@ class RayPool:
         shard: Any = ray.remote(num_cpus=0)(StoreShard)
         self.expanders: list[Any] = [host.remote(target, options, me) for me in range(self.size)]
         self.shards: list[Any] = [shard.remote() for _ in range(self.size)]
+        # Started before the search's clock runs: its seconds are the search's alone.
+        pids = ray.get([actor.pid.remote() for actor in [*self.expanders, *self.shards]])
+        self.guard = guard
+        if self.started_here and options.address is None:
+            guard.watch(pids)  # on this machine: their memory counts (--max-memory, peak)
 
     def propose_initial(self) -> list[Proposals] | None:
         return self._gather([e.propose_initial.remote() for e in self.expanders])
@@ -181,6 +196,7 @@ class RayPool:
         return list(answers) if answers is not None else []
 
     def close(self) -> None:
+        self.guard.watch(())
         for actor in [*self.expanders, *self.shards]:
             ray.kill(actor)
         self.expanders, self.shards = [], []

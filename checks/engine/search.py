@@ -66,7 +66,7 @@ def _pools(options: SearchOptions, guard: Guard) -> PoolFactory:
         from checks.engine.ray_engine import RayPool  # noqa: PLC0415 (ray is optional)
 
         def ray_pool(target: Target[Any, Any], opts: SearchOptions, tick: Tick) -> Pool:
-            pool: Pool = RayPool(target, opts, tick)
+            pool: Pool = RayPool(target, opts, tick, guard)
             return pool
 
         return ray_pool
