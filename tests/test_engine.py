@@ -344,3 +344,42 @@ def test_random_walk_coverage_is_exact_with_two_workers(symmetry):
     assert two.transitions == one.transitions
     assert two.coverage == one.coverage
     assert two.goals == one.goals
+
+
+def test_the_fingerprint_table_is_a_set_of_at_most_16_bytes_a_key():
+    import random
+
+    from checks.engine.visited import FingerprintTable, table_key
+
+    rng = random.Random(5)
+    keys = [table_key(rng.getrandbits(64)) for _ in range(30_000)] + [table_key(0)]
+    table = FingerprintTable()
+    reference: set[int] = set()
+    for key in keys + keys[:500]:
+        assert table.add(key) == (key not in reference)
+        reference.add(key)
+    assert len(table) == len(reference)
+    assert all(key in table for key in reference)
+    assert table_key(rng.getrandbits(64)) not in table
+    assert table.nbytes / len(table) <= 16
+    assert sorted(table.keys()) == sorted(reference)
+
+
+def test_the_parent_log_finds_a_chain_across_blocks_and_flushes(monkeypatch, tmp_path: Path):
+    from array import array
+
+    from checks.engine import visited
+
+    monkeypatch.setattr(visited, "SCAN_PAIRS", 3)
+    monkeypatch.setattr(visited, "BUFFER_PAIRS", 2)
+    log = visited.ParentLog(tmp_path / "parents.bin")
+    # 1 is initial; 2..40 each the child of the one before; 1000 + i are noise whose
+    # parents equal chain keys (a parent must never be taken for a key).
+    for key in range(1, 41):
+        log.extend(array("Q", [key, max(1, key - 1), 1000 + key, key]))
+    assert log.chain(40) == list(range(1, 41))
+    assert log.chain(1003) == [1, 2, 3, 1003]
+    log.truncate(4)
+    assert len(log) == 4
+    with pytest.raises(KeyError):
+        log.chain(40)

@@ -140,6 +140,7 @@ class FingerprintTable:
 
 # Pairs (key, parent key) read at once when a parent log is searched backwards.
 SCAN_PAIRS = 1 << 16
+BUFFER_PAIRS = 1 << 16  # pairs kept in memory before they are written (1 MiB)
 _PAIR = 16
 
 
@@ -155,12 +156,10 @@ class ParentLog:
         self._written = self._file.tell() // _PAIR
         self._buffer = array("Q")
 
-    def append(self, key: int, parent: int) -> None:
-        self._buffer.append(key)
-        self._buffer.append(parent)
-
     def extend(self, pairs: array[int]) -> None:
         self._buffer.extend(pairs)
+        if len(self._buffer) >= 2 * BUFFER_PAIRS:
+            self.flush()
 
     def __len__(self) -> int:
         return self._written + len(self._buffer) // 2
