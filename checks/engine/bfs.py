@@ -180,7 +180,6 @@ class BreadthFirstSearch:
         self.frontier_size = 0
         self.distinct = 0  # states stored
         self.depth = 0
-        self.level_transitions = 0  # transitions of the level being expanded, so far
         self.outcome = SearchOutcome(
             strategy="bfs",
             workers=options.workers,
