@@ -19,7 +19,14 @@ from checks.engine.outcome import KindCoverage, SearchOptions, SearchOutcome, St
 from checks.engine.progress import SearchProgress
 from checks.engine.properties import PropertyChecks
 from checks.engine.target import Expectation, Target
-from checks.engine.visited import store_bytes
+from checks.engine.visited import (
+    MASK,
+    NEW,
+    SEEN_NEARER,
+    ZERO_STANDS_FOR,
+    DepthTable,
+    table_key,
+)
 
 PROGRESS_EVERY = 1024
 
@@ -40,7 +47,7 @@ class DepthFirstSearch:
         self.guard = guard
         self.fingerprint = target.symmetric_fingerprint if options.symmetry else target.fingerprint
         self.checks = PropertyChecks(target.properties())
-        self.least_depth: dict[int, int] = {}
+        self.least_depth = DepthTable()
         self.outcome = SearchOutcome(
             strategy="dfs", workers=1, symmetry=options.symmetry, max_depth=options.max_depth
         )
@@ -60,10 +67,10 @@ class DepthFirstSearch:
         for state in initial_states:
             if self.stopped:
                 break
-            fp = self.fingerprint(state)
+            fp = table_key(self.fingerprint(state))
             if fp in self.least_depth:
                 continue
-            self.least_depth[fp] = 0
+            self.least_depth.record(fp, 0)
             self.states, self.actions = [state], [None]
             try:
                 self._check_new_state(None, state, 0)
@@ -78,7 +85,8 @@ class DepthFirstSearch:
         successors = self.target.successors
         fingerprint = self.fingerprint
         action_kind = self.target.action_kind
-        least_depth = self.least_depth
+        visit = self.least_depth.visit
+        store = self.least_depth
         step_invariants = self.checks.step_invariants
         transitions_by_kind = self.transitions_by_kind
         new_by_kind = self.new_by_kind
@@ -106,12 +114,10 @@ class DepthFirstSearch:
                     self._steps_failed(before, action, after)
                     break
             depth = len(iterators)
-            fp = fingerprint(after)
-            seen = least_depth.get(fp)
-            if seen is not None and seen <= depth:
+            found = visit((fingerprint(after) & MASK) or ZERO_STANDS_FOR, depth)
+            if found == SEEN_NEARER:
                 continue
-            least_depth[fp] = depth
-            if seen is None:
+            if found == NEW:
                 new_by_kind[kind] = new_by_kind.get(kind, 0) + 1
                 self._check_new_state(action, after, depth)
             if depth < max_depth:
@@ -121,7 +127,7 @@ class DepthFirstSearch:
                 expanded += 1
                 if not expanded % PROGRESS_EVERY:
                     self.outcome.transitions = transitions
-                    update_progress(depth, len(least_depth), len(iterators), transitions)
+                    update_progress(depth, len(store), len(iterators), transitions)
                     if self.guard.should_stop():
                         self.outcome.stopped = self.guard.reason
                         self.stopped = True
@@ -170,10 +176,10 @@ class DepthFirstSearch:
         outcome = self.outcome
         outcome.seconds = time.perf_counter() - started
         outcome.distinct_states = len(self.least_depth)
-        outcome.depth_reached = max(self.least_depth.values(), default=0)
+        outcome.depth_reached = self.least_depth.deepest()
         outcome.complete = not self.stopped
         outcome.exhausted = outcome.complete and outcome.depth_reached < outcome.max_depth
-        outcome.visited_bytes = store_bytes(self.least_depth)
+        outcome.visited_bytes = self.least_depth.nbytes
         outcome.invariants = self.checks.verdicts()
         outcome.goals = dict(self.checks.goal_depth)
         for kind, count in self.transitions_by_kind.items():

@@ -16,6 +16,7 @@ from checks.engine.target import Target
 
 STRATEGIES = ("bfs", "dfs", "random")
 ENGINES = ("local", "ray")
+MAX_DFS_DEPTH = 0xFFFF  # DFS keeps each state's least depth in two bytes (visited.DepthTable)
 
 
 class UnsupportedOptions(ValueError):
@@ -52,6 +53,8 @@ def _check(options: SearchOptions) -> None:
         raise UnsupportedOptions(f"unknown engine {options.engine!r}")
     if options.strategy == "dfs" and options.workers > 1:
         raise UnsupportedOptions("dfs runs in one process: use --workers 1, or bfs/random")
+    if options.strategy == "dfs" and options.max_depth > MAX_DFS_DEPTH:
+        raise UnsupportedOptions(f"dfs stores depths up to {MAX_DFS_DEPTH}: use a smaller --depth")
     if options.strategy != "bfs" and options.engine != "local":
         raise UnsupportedOptions("--engine ray runs bfs only")
     if options.strategy != "bfs" and (options.checkpoint or options.resume):

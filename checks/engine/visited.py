@@ -3,8 +3,8 @@
 BFS keeps a `FingerprintTable`: one array of 8-byte slots, open addressing with double
 hashing, grown to keep it 52-80 % full, so 10-16 bytes a state (TLC keeps 8 bytes a
 state the same way). The parent of each state, needed only to rebuild a counterexample,
-goes to a `ParentLog` on disk. DFS keeps fingerprint -> least depth seen in a dict,
-random walks a dict of first finds; their sizes are measured (`store_bytes`).
+goes to a `ParentLog` on disk. DFS keeps the least depth each was met at beside it
+(`DepthTable`), random walks a dict of first finds (its size measured: `store_bytes`).
 
 Two different states share a fingerprint with a small probability; a search that meets
 such a pair takes the second for the first and explores less than it says.
@@ -136,6 +136,96 @@ class FingerprintTable:
         table._limit = int(table._size * MAX_LOAD)
         table.count = count
         return table
+
+
+SEEN_NEARER, NEW, NEARER_NOW = 0, 1, 2  # what DepthTable.visit found
+
+
+class DepthTable(FingerprintTable):
+    """Fingerprint keys with the least depth each was met at (DFS): the key table and a
+    parallel `array('H')` of depths, 10 bytes a slot (12-19 bytes a state)."""
+
+    def _allocate(self, size: int) -> None:
+        super()._allocate(size)
+        self._depths = array("H", bytes(2 * self._size))
+
+    def _slot(self, key: int) -> int:
+        """The index of `key`'s slot, or of the empty slot where it would go."""
+        slots = self._slots
+        size = self._size
+        index = key % size
+        slot = slots[index]
+        if slot in (key, EMPTY):
+            return index
+        step = 1 + (key >> 17) % (size - 1)
+        while True:
+            index += step
+            if index >= size:
+                index -= size
+            slot = slots[index]
+            if slot in (key, EMPTY):
+                return index
+
+    def visit(self, key: int, depth: int) -> int:
+        """Meets `key` at `depth`: SEEN_NEARER (met before at no greater depth: nothing to
+        do), NEW (never met), or NEARER_NOW (met deeper before); records the least depth."""
+        slots = self._slots
+        size = self._size
+        index = key % size
+        slot = slots[index]
+        if slot != key and slot != EMPTY:  # noqa: PLR1714 (two cheap tests, not a tuple)
+            step = 1 + (key >> 17) % (size - 1)
+            while True:
+                index += step
+                if index >= size:
+                    index -= size
+                slot = slots[index]
+                if slot in (key, EMPTY):
+                    break
+        depths = self._depths
+        if slot == key:
+            if depths[index] <= depth:
+                return SEEN_NEARER
+            depths[index] = depth
+            return NEARER_NOW
+        slots[index] = key
+        depths[index] = depth
+        self.count += 1
+        if self.count > self._limit:
+            self._grow()
+        return NEW
+
+    def least_depth(self, key: int) -> int | None:
+        index = self._slot(key)
+        return self._depths[index] if self._slots[index] == key else None
+
+    def record(self, key: int, depth: int) -> None:
+        """Notes that `key` was met at `depth` (callers check it is less than before)."""
+        index = self._slot(key)
+        self._depths[index] = depth
+        if self._slots[index] == EMPTY:
+            self._slots[index] = key
+            self.count += 1
+            if self.count > self._limit:
+                self._grow()
+
+    def _grow(self) -> None:
+        old_keys, old_depths = self._slots, self._depths
+        self._allocate(int(self.count / GROWN_LOAD))
+        self.count = 0
+        record = self.record
+        for key, depth in zip(old_keys, old_depths, strict=True):
+            if key != EMPTY:
+                record(key, depth)
+
+    def deepest(self) -> int:
+        return max(
+            (d for k, d in zip(self._slots, self._depths, strict=True) if k != EMPTY), default=0
+        )
+
+    @property
+    def nbytes(self) -> int:
+        return super().nbytes + sys.getsizeof(self._depths)
 
 
 # Pairs (key, parent key) read at once when a parent log is searched backwards.
