@@ -197,6 +197,7 @@ class BreadthFirstSearch:
         started = time.perf_counter()  # after the pool's start-up (Ray's takes seconds)
         self.pool = pool
         try:
+            self.guard.reserve(lambda: self.table.growth_bytes)
             self.guard.sample_memory()
             if self.options.resume:
                 self._resume()

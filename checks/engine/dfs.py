@@ -48,6 +48,7 @@ class DepthFirstSearch:
         self.fingerprint = target.symmetric_fingerprint if options.symmetry else target.fingerprint
         self.checks = PropertyChecks(target.properties())
         self.least_depth = DepthTable()
+        guard.reserve(lambda: self.least_depth.growth_bytes)
         self.outcome = SearchOutcome(
             strategy="dfs", workers=1, symmetry=options.symmetry, max_depth=options.max_depth
         )

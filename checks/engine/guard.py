@@ -18,7 +18,7 @@ import os
 import signal
 import sys
 import time
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from types import FrameType
 
 SAMPLE_EVERY = 0.1  # seconds between two memory samples
@@ -85,6 +85,8 @@ class Guard:
         self.peak_rss = 0  # the highest sampled memory of this process and its workers
         self._workers: tuple[int, ...] = ()
         self._next_sample = 0.0
+        # Bytes the search is about to allocate at once (its store's next growth).
+        self._reserved: Callable[[], int] = _nothing
 
     def should_stop(self) -> bool:
         """True once the search should stop (cheap: call it every few hundred states)."""
@@ -100,9 +102,16 @@ class Guard:
         """Measures memory now, records the peak, and asks to stop above the limit."""
         used = rss_of() + sum(rss_of(pid) for pid in self._workers)
         self.peak_rss = max(self.peak_rss, used)
-        if self.max_memory is not None and used >= self.max_memory * MEMORY_MARGIN:
-            self.request_stop(MEMORY)
+        if self.max_memory is not None:
+            upcoming = self._reserved()
+            if used + upcoming >= self.max_memory * MEMORY_MARGIN:
+                self.request_stop(MEMORY)
         return used
+
+    def reserve(self, upcoming: Callable[[], int]) -> None:
+        """`upcoming()` says how much memory the search may allocate in one go (a table
+        growing): the limit stops the search before such a step would cross it."""
+        self._reserved = upcoming
 
     def request_stop(self, reason: str, signum: int | None = None) -> None:
         if self.reason is None:
@@ -135,6 +144,10 @@ class Guard:
         finally:
             for sig, handler in previous.items():
                 signal.signal(sig, handler)
+
+
+def _nothing() -> int:
+    return 0
 
 
 def never_stops() -> Guard:

@@ -49,6 +49,8 @@ class FingerprintTable:
 
     Keys must come through `table_key` (callers in hot loops hold keys already)."""
 
+    SLOT_BYTES = 8
+
     def __init__(self, size: int = FIRST_SIZE) -> None:
         self._allocate(size)
         self.count = 0
@@ -115,6 +117,11 @@ class FingerprintTable:
                 add(key)
 
     @property
+    def growth_bytes(self) -> int:
+        """Bytes the next growth allocates while the current slots are still held."""
+        return int(self._limit / GROWN_LOAD) * self.SLOT_BYTES
+
+    @property
     def nbytes(self) -> int:
         """Bytes held: the slot array and the object around it."""
         return sys.getsizeof(self._slots) + sys.getsizeof(self)
@@ -144,6 +151,8 @@ SEEN_NEARER, NEW, NEARER_NOW = 0, 1, 2  # what DepthTable.visit found
 class DepthTable(FingerprintTable):
     """Fingerprint keys with the least depth each was met at (DFS): the key table and a
     parallel `array('H')` of depths, 10 bytes a slot (12-19 bytes a state)."""
+
+    SLOT_BYTES = 10
 
     def _allocate(self, size: int) -> None:
         super()._allocate(size)
