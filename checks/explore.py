@@ -31,6 +31,7 @@ from checks.engine.counterexample import (
 from checks.engine.expansion import InitialStatesError
 from checks.engine.guard import INTERRUPTED, MEMORY, ForcedStop, Guard, exit_status, parse_size
 from checks.engine.outcome import SearchOptions, SearchOutcome
+from checks.engine.paths import ReplayError
 from checks.engine.progress import SearchProgress
 from checks.engine.search import ENGINES, STRATEGIES, UnsupportedOptions, explore
 from checks.engine.summary import RunInfo, format_header, format_summary, summary_json
@@ -613,7 +614,7 @@ def main(
     except (UsageError, UnsupportedOptions, CheckpointError) as error:
         print(f"{PROG}: error: {error}", file=sys.stderr)
         return 2
-    except (InitialStatesError, WorkerError) as error:
+    except (InitialStatesError, WorkerError, ReplayError) as error:
         print(f"{PROG}: internal error: {error}", file=sys.stderr)
         return 1
     except ForcedStop as stop:

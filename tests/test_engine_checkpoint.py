@@ -127,3 +127,10 @@ def test_resuming_with_other_bounds_is_a_one_line_usage_error(tmp_path: Path):
     assert other.returncode == 2
     [line] = other.stderr.strip().splitlines()
     assert "saved by another run" in line
+
+
+def test_a_checkpoint_without_its_parent_log_is_refused(tmp_path: Path):
+    explore(TokensTarget(3, 2), SearchOptions(max_depth=2, checkpoint=str(tmp_path)))
+    (tmp_path / "parents.bin").write_bytes(b"")
+    with pytest.raises(CheckpointError, match="damaged checkpoint"):
+        explore(TokensTarget(3, 2), SearchOptions(max_depth=4, resume=str(tmp_path)))

@@ -455,6 +455,8 @@ class BreadthFirstSearch:
         assert self.directory is not None
         saved, self.table = checkpoint.load(self.directory, self.options)
         self.distinct = len(self.table)
+        if len(self.log) < saved.log_entries:
+            raise checkpoint.CheckpointError(f"{self.directory}: damaged checkpoint (parent log)")
         self.log.truncate(saved.log_entries)
         self.depth = saved.depth
         kept = self.outcome
