@@ -24,8 +24,8 @@ from typing import Any
 
 from checks.benchmarks import Report
 
-DEPTH = 13  # the model's default bounds: about 40,000 states
-RAY_DEPTH = 10  # Ray's start-up and its actors' take seconds: a run long enough to see past
+DEPTH = 19  # the model's default bounds: tens of thousands of states
+RAY_DEPTH = 16  # Ray's start-up and its actors' take seconds: a run long enough to see past
 
 
 def explore(*argv: str) -> tuple[dict[str, Any], float]:
