@@ -204,10 +204,6 @@ class DepthTable(FingerprintTable):
             self._grow()
         return NEW
 
-    def least_depth(self, key: int) -> int | None:
-        index = self._slot(key)
-        return self._depths[index] if self._slots[index] == key else None
-
     def record(self, key: int, depth: int) -> None:
         """Notes that `key` was met at `depth` (callers check it is less than before)."""
         index = self._slot(key)
