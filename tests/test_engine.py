@@ -383,3 +383,16 @@ def test_the_parent_log_finds_a_chain_across_blocks_and_flushes(monkeypatch, tmp
     assert len(log) == 4
     with pytest.raises(KeyError):
         log.chain(40)
+
+
+def test_the_depth_table_keeps_the_least_depth_through_growth():
+    from checks.engine.visited import NEARER_NOW, NEW, SEEN_NEARER, DepthTable, table_key
+
+    table = DepthTable()
+    keys = [table_key(k * 0x9E37_79B9_7F4A_7C15) for k in range(1, 20_001)]
+    assert all(table.visit(key, 9) == NEW for key in keys)
+    assert table.visit(keys[0], 9) == SEEN_NEARER
+    assert table.visit(keys[0], 3) == NEARER_NOW
+    assert table.visit(keys[0], 5) == SEEN_NEARER
+    assert table.deepest() == 9 and len(table) == len(keys)
+    assert table.nbytes / len(table) <= 20
