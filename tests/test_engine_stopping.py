@@ -121,6 +121,27 @@ def test_a_signal_stops_the_run_with_a_partial_summary_and_no_process_left(
             os.kill(worker, 0)
 
 
+@pytest.mark.parametrize("argv", [CASES[1][1], CASES[4][1]], ids=["bfs-2", "random-2"])
+def test_ctrl_c_at_a_terminal_reaches_every_worker_and_prints_no_traceback(
+    tmp_path: Path, argv: list[str]
+):
+    # A terminal sends Ctrl-C's SIGINT to the whole foreground process group.
+    summary = tmp_path / "summary.json"
+    process = start(tmp_path, *argv, "--json", str(summary))
+    try:
+        wait_for_progress(process)
+        os.killpg(process.pid, signal.SIGINT)
+        out, err = process.communicate(timeout=30)
+    finally:
+        if process.poll() is None:
+            os.killpg(process.pid, signal.SIGKILL)
+    assert process.returncode == 130
+    assert "Traceback" not in err
+    assert "INTERRUPTED: partial figures" in out
+    assert json.loads(summary.read_text())["interrupted"] is True
+    assert wait_until_gone(process.pid)
+
+
 def test_workers_die_with_a_killed_parent(tmp_path: Path):
     process = start(tmp_path, "--workers", "2")
     try:
