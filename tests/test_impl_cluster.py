@@ -32,18 +32,16 @@ def _step(target: ImplTarget, c: Cluster, name: str, **want: int) -> tuple[Actio
     for action in enabled(p, before):
         if action.name != name:
             continue
-        key = None
         if name == "Deliver":
             m = action.args[0]
             if m.dst != want.get("to", m.dst) or m.src != want.get("from_", m.src):
                 continue
-            key = keys[m]
         elif "node" in want and action.args[0] != want["node"]:
             continue
         if "voters" in want and action.args[1] != want["voters"]:
             continue
-        after = perform(target.settings, c, action, key)
-        assert after.error is None, after.error
+        after = target.carry_out(c, action)
+        assert after is not None and after.error is None
         assert refines(p, before, action, abstract(p, after)), action
         return action, after
     raise AssertionError(f"no enabled {name} {want}")
@@ -188,3 +186,51 @@ def test_a_message_is_retired_only_when_the_implementation_ignores_it(monkeypatc
     monkeypatch.setattr(refinement, "_ignores", {})  # forget the verdicts of raft_ref
     retire_ignored(TARGET.params, c)
     assert key in c.net
+
+
+def _first(target: ImplTarget, c: Cluster, name: str, **want: int) -> tuple[Action, Cluster]:
+    """The first enabled action called `name` (with the given node or voters), performed
+    without checking refinement."""
+    p = target.params
+    for action in enabled(p, abstract(p, c)):
+        if action.name != name or ("node" in want and action.args[0] != want["node"]):
+            continue
+        if "voters" in want and action.args[1:] != (want["voters"], want["learners"]):
+            continue
+        after = target.carry_out(c, action)
+        assert after is not None
+        return action, after
+    raise AssertionError(f"no enabled {name} {want}")
+
+
+def test_a_promoted_learner_losing_its_progress_is_reported_as_a_divergence() -> None:
+    # raft-rs 0.6 drops a learner's progress when joint consensus promotes it
+    # (QUIRKS.md §6); the model keeps it.
+    target = build_impl_target(
+        changes=("add_learner", "promote"), max_membership_changes=2, max_msgs=20, max_log=8
+    )
+    p = target.params
+    _, c = _first(target, target.initial_states()[0], "Timeout", node=1)
+    proposals = [(0b111, 0b1000), (0b1111, 0)]  # add learner 4, then promote it
+    for _ in range(300):
+        leader = c.node(1).raft
+        if c.net:
+            step: tuple[str, dict[str, int]] = ("Deliver", {})
+        elif leader.state is StateRole.Leader and not leader.has_pending_conf() and proposals:
+            voters, learners = proposals.pop(0)
+            step = ("ProposeMembershipChange", {"node": 1, "voters": voters, "learners": learners})
+        else:
+            step = ("Heartbeat", {"node": 1})
+        before = c
+        action, c = _first(target, c, step[0], **step[1])
+        assert c.error is None, c.error
+        if not refines(p, abstract(p, before), action, abstract(p, c)):
+            break
+    else:
+        raise AssertionError("no divergence")
+    assert not proposals, target.explain_step("RefinesModel", before, action, c)
+    explanation = target.explain_step("RefinesModel", before, action, c)
+    assert explanation is not None
+    (outcome,) = explanation["model_outcomes"]
+    # The leader (server 1) keeps no progress for the promoted server 4.
+    assert any(line.startswith("server 1 match") for line in outcome["differences"])

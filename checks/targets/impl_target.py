@@ -21,6 +21,7 @@ from checks.refinement import (
     NotAbstractable,
     abstract,
     abstract_message,
+    concrete_key,
     divergence,
     refines,
     retire_ignored,
@@ -136,22 +137,27 @@ class ImplTarget:
         on the nodes; results beyond the bounds are not explored."""
         if state.error is not None:
             return
-        p, settings = self.params, self.settings
-        before = abstract(p, state)
-        keys = state.message_keys
-        assert isinstance(keys, dict)
-        for action in enabled(p, before):
-            key = keys[action.args[0]] if action.name in MESSAGE_ACTIONS else None
-            after = perform(settings, state, action, key)
-            if after.error is None:
-                try:
-                    retire_ignored(p, after)
-                    if not within_bounds(p, abstract(p, after)):
-                        continue
-                except NotAbstractable as error:
-                    after = state.derive()
-                    after.error = f"NotAbstractable: {error}"
-            yield action, after
+        for action in enabled(self.params, abstract(self.params, state)):
+            after = self.carry_out(state, action)
+            if after is not None:
+                yield action, after
+
+    def carry_out(self, state: Cluster, action: Action) -> Cluster | None:
+        """The cluster after the environment takes model action `action`, with the
+        messages retired that the model retires and the nodes ignore; None beyond the
+        bounds."""
+        p = self.params
+        key = concrete_key(p, state, action.args[0]) if action.name in MESSAGE_ACTIONS else None
+        after = perform(self.settings, state, action, key)
+        if after.error is not None:
+            return after
+        try:
+            retire_ignored(p, after)
+            return after if within_bounds(p, abstract(p, after)) else None
+        except NotAbstractable as error:
+            failed = state.derive()
+            failed.error = f"NotAbstractable: {error}"
+            return failed
 
     def fingerprint(self, state: Cluster) -> int:
         return state.fingerprint() & _MASK64
