@@ -2,14 +2,16 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 from checks import refinement
 from checks.cluster import Cluster, initial_cluster, perform
 from checks.cluster.cluster import message_key
-from checks.engine.counterexample import explain_violation
+from checks.engine.counterexample import explain_violation, write_counterexample
 from checks.engine.outcome import SearchOptions
 from checks.engine.search import explore
+from checks.engine.summary import RunInfo
 from checks.refinement import abstract, implementation_ignores, refines, retire_ignored
 from checks.targets.impl_target import ImplTarget, build_impl_target
 from model.actions import Action, enabled
@@ -234,3 +236,21 @@ def test_a_promoted_learner_losing_its_progress_is_reported_as_a_divergence() ->
     (outcome,) = explanation["model_outcomes"]
     # The leader (server 1) keeps no progress for the promoted server 4.
     assert any(line.startswith("server 1 match") for line in outcome["differences"])
+
+
+def test_a_divergence_is_explained_in_the_json_and_the_viewer(tmp_path: Path) -> None:
+    target = build_impl_target(
+        mutant="reject_hint_too_high", max_client_requests=0, max_membership_changes=0
+    )
+    try:
+        outcome = explore(target, SearchOptions(strategy="bfs", max_depth=12, workers=1))
+        (violation,) = outcome.violations
+        run = RunInfo(target="impl", nodes=3, variant="reject_hint_too_high", bounds=target.bounds)
+        path = write_counterexample(tmp_path, target, run, violation)
+    finally:
+        assert target.undo_mutant is not None
+        target.undo_mutant()
+    document = json.loads(path.read_text())
+    assert document["explanation"]["model_outcomes"][0]["differences"]
+    html = (tmp_path / "impl-reject_hint_too_high-RefinesModel.html").read_text()
+    assert "differs from the implementation in" in html

@@ -129,6 +129,7 @@ STYLE = """
 body { font-family: system-ui, sans-serif; margin: 1em 2em; color: #222; }
 h1 { font-size: 1.3em; margin-bottom: .3em; }
 .property { border-left: 4px solid #c62828; background: #fdecea; padding: .4em .8em; }
+.property p { white-space: pre-wrap; }
 .meta { color: #555; font-size: .85em; }
 .controls { margin: .8em 0; display: flex; gap: .4em; align-items: center; }
 .controls button { font-size: .95em; padding: .25em .7em; }

@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from checks.engine.counterexample import explain_violation, explanation_lines
 from checks.engine.outcome import Violation
 from checks.engine.summary import RunInfo
 from checks.engine.target import Target
@@ -54,11 +55,20 @@ def trace_of_violation(
         property=PropertyInfo(
             violation.property_name,
             violation.expectation.value,
-            described.get(violation.property_name, ""),
+            _description(target, violation, described.get(violation.property_name, "")),
         ),
         violation_step=violation.depth,
     )
     return trace_from_path(target, violation.path, meta)
+
+
+def _description(target: Target[Any, Any], violation: Violation, rule: str) -> str:
+    """The property's rule, followed for a divergence by what the model allowed and
+    where the implementation differs (shown by the viewer under the property)."""
+    explanation = explain_violation(target, violation)
+    if explanation is None:
+        return rule
+    return "\n".join([rule, *(line.strip() for line in explanation_lines(explanation))])
 
 
 def trace_stem(trace: Trace) -> str:
