@@ -157,11 +157,22 @@ class Walker:
         if fp is not None and fp not in first_found:
             first_found[fp] = (order, None)
             self._check_new_state(walk, path, 0)
+        # A target that can draw one successor without computing all of them says so
+        # (`sample_successor`); each walk step then costs one transition.
+        sample = getattr(self.target, "sample_successor", None)
         for depth in range(1, self.options.max_depth + 1):
-            choices = list(successors(state))
-            if not choices or self._should_stop():
+            if self._should_stop():
                 break
-            action, after = generator.choice(choices)
+            if sample is not None:
+                chosen = sample(state, generator)
+                if chosen is None:
+                    break
+                action, after = chosen
+            else:
+                choices = list(successors(state))
+                if not choices:
+                    break
+                action, after = generator.choice(choices)
             results.transitions += 1
             kind = action_kind(action)
             transitions_by_kind[kind] = transitions_by_kind.get(kind, 0) + 1

@@ -10,6 +10,11 @@ Optional members the engine and `python -m checks.explore` use when a target has
   outcome (then `--symmetry` is off by default and the command warns when it is forced).
 - `bounds: Mapping[str, int]`: the bounds in use (`max_term`, `max_log`, ...), printed at
   the start of every run and written to the summary and counterexamples.
+- `explain_step(property_name, before, action, after) -> dict | None`: for a violated
+  step invariant, what the target can say about that step (written to the counterexample
+  and its viewer, printed under the summary).
+- `sample_successor(state, rng) -> (action, state) | None`: one successor drawn with
+  `rng`, without computing the others (random walks use it when present).
 Targets must be usable from forked worker processes, and their states picklable
 (`--workers` ships states between processes).
 """

@@ -9,6 +9,7 @@ the model's goals on abstract states.
 
 from __future__ import annotations
 
+import random
 from collections.abc import Iterator, Sequence
 from functools import partial
 from typing import Any
@@ -141,6 +142,18 @@ class ImplTarget:
             after = self.carry_out(state, action)
             if after is not None:
                 yield action, after
+
+    def sample_successor(self, state: Cluster, rng: random.Random) -> tuple[Action, Cluster] | None:
+        """One successor drawn at random (for random walks): enabled actions are tried
+        in a random order until one stays within the bounds."""
+        if state.error is not None:
+            return None
+        actions = enabled(self.params, abstract(self.params, state))
+        for action in rng.sample(actions, len(actions)):
+            after = self.carry_out(state, action)
+            if after is not None:
+                return action, after
+        return None
 
     def carry_out(self, state: Cluster, action: Action) -> Cluster | None:
         """The cluster after the environment takes model action `action`, with the
