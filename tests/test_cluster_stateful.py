@@ -47,6 +47,7 @@ from hypothesis.stateful import (
     run_state_machine_as_test,
 )
 
+from checks.cluster import app as app_loop
 from checks.conformance.safety import Observation, SafetyChecker
 from raft_ref.config import Config
 from raft_ref.eraftpb import (
@@ -160,15 +161,11 @@ class ClusterMachine(RuleBasedStateMachine):
             return
         rd = node.ready()
         core = app.store.wl()
+        app_loop.persist(core, rd)
         if not rd.snapshot.is_empty():
-            core.apply_snapshot(rd.snapshot)
             if rd.snapshot.metadata.pending_membership_change_index == 0:
                 forget_pending_membership_change(node.raft, core)
             self.install_snapshot(app, rd.snapshot.metadata.index)
-        if rd.entries:
-            core.append(rd.entries)
-        if rd.hs is not None:
-            core.set_hardstate(rd.hs)
         self.network.extend(rd.messages)
         for entry in rd.committed_entries or []:
             self.apply_entry(app, entry)
@@ -194,29 +191,13 @@ class ClusterMachine(RuleBasedStateMachine):
             self.apply_conf_change(app, decode_conf_change(entry.data))
 
     def apply_conf_change(self, app: AppNode, cc: ConfChange) -> None:
-        raft = app.node.raft
-        core = app.store.wl()
-        t = cc.change_type
-        if t == ConfChangeType.BeginMembershipChange:
-            # A refused change is refused by every node alike (same configuration at
-            # the same index), so the application may skip it.
-            with contextlib.suppress(Error):
-                raft.begin_membership_change(cc)
-                nxt = raft.prs().next_configuration
-                assert nxt is not None
-                core.set_conf_state(
-                    raft.prs().configuration.to_conf_state(),
-                    (nxt.to_conf_state(), cc.start_index),
-                )
-        elif t == ConfChangeType.FinalizeMembershipChange:
-            # A repeated Finalize finds nothing pending (raft-rs #349): harmless.
-            with contextlib.suppress(NoPendingMembershipChange):
-                raft.finalize_membership_change(cc)
-                core.set_conf_state(raft.prs().configuration.to_conf_state())
-                forget_pending_membership_change(raft, core)
-        else:
-            with contextlib.suppress(Error):
-                core.set_conf_state(app.node.apply_conf_change(cc))
+        # A refused Begin is refused by every node alike (same configuration at the
+        # same index), so the application may skip it; a repeated Finalize finds
+        # nothing pending (raft-rs #349): harmless.
+        refused = app_loop.apply_conf_change(app.node, cc)
+        finalize = cc.change_type == ConfChangeType.FinalizeMembershipChange
+        if finalize and refused is not None and not isinstance(refused, NoPendingMembershipChange):
+            raise refused
 
     # --- Setting up ----------------------------------------------------------------
 

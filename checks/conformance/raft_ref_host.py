@@ -15,6 +15,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
+from checks.cluster.app import process_ready, sorted_conf_state
 from checks.conformance.protocol import (
     PROTOCOL_VERSION,
     ProtocolError,
@@ -28,17 +29,14 @@ from raft_ref.eraftpb import (
     ConfChange,
     ConfChangeType,
     ConfState,
-    Entry,
-    EntryType,
     Message,
     MessageType,
     Snapshot,
     SnapshotMetadata,
-    decode_conf_change,
     encode_entry,
     encode_message,
 )
-from raft_ref.errors import ConfigInvalid, Error, NoPendingMembershipChange, RaftPanic
+from raft_ref.errors import ConfigInvalid, Error, RaftPanic
 from raft_ref.progress.progress import Progress
 from raft_ref.raft import Raft, StateRole
 from raft_ref.raw_node import RawNode, Ready, SnapshotStatus
@@ -128,10 +126,6 @@ def _bootstrapped(conf_state: ConfState, index: int, snapshot_term_of_entry: boo
         meta = SnapshotMetadata(conf_state=conf_state, index=index, term=1)
         store.wl().apply_snapshot(Snapshot(metadata=meta))
     return store
-
-
-def _sorted_conf_state(voters: object, learners: object) -> ConfState:
-    return ConfState(sorted(voters), sorted(learners))  # type: ignore[call-overload]
 
 
 def ready_to_json(rd: Ready) -> Answer:
@@ -243,7 +237,7 @@ class RaftRefHost:
         fixed = self.snapshot_term_of_entry
         index = _int(request, "index") if "index" in request else 1
         if voters or learners:
-            store = _bootstrapped(_sorted_conf_state(voters, learners), index, fixed)
+            store = _bootstrapped(sorted_conf_state(voters, learners), index, fixed)
         else:
             store = MemStorage.new(fixed)
         node: Node = RawNode(config, store)
@@ -276,7 +270,7 @@ class RaftRefHost:
 
     def _propose_membership_change(self, request: dict[str, Any]) -> Answer:
         node = self._node(request)
-        target = _sorted_conf_state(_ids(request, "voters"), _ids(request, "learners"))
+        target = sorted_conf_state(_ids(request, "voters"), _ids(request, "learners"))
         node.raft.propose_membership_change(target)
         return {"ok": True}
 
@@ -290,50 +284,10 @@ class RaftRefHost:
             return {"ok": True, "ready": None, "apply_errors": []}
         rd = node.ready()
         answer = ready_to_json(rd)
-        store = node.raft.raft_log.store.wl()
-        if not rd.snapshot.is_empty():
-            store.apply_snapshot(rd.snapshot)
-        if rd.entries:
-            store.append(rd.entries)
-        if rd.hs is not None:
-            store.set_hardstate(rd.hs)
-        apply_errors = self._apply_committed(node, rd.committed_entries or [])
-        node.advance(rd)
+        # As the raft crate's adapter does: raft-rs's own MemStorage and RawNode::advance.
+        refused = process_ready(node, rd, forget_finished_change=False, advance_every_ready=True)
+        apply_errors = [{"index": index, "error": error_kind(error)} for index, error in refused]
         return {"ok": True, "ready": answer, "apply_errors": apply_errors}
-
-    def _apply_committed(self, node: Node, entries: list[Entry]) -> list[Answer]:
-        """Applies committed configuration changes; returns the errors they raised."""
-        errors: list[Answer] = []
-        for entry in entries:
-            if entry.entry_type != EntryType.EntryConfChange or not entry.data:
-                continue
-            cc = decode_conf_change(entry.data)
-            try:
-                if cc.change_type == ConfChangeType.BeginMembershipChange:
-                    node.raft.begin_membership_change(cc)
-                elif cc.change_type == ConfChangeType.FinalizeMembershipChange:
-                    node.raft.finalize_membership_change(cc)
-                else:
-                    node.apply_conf_change(cc)
-            except NoPendingMembershipChange as exc:
-                errors.append({"index": entry.index, "error": error_kind(exc)})
-            except Error as exc:
-                errors.append({"index": entry.index, "error": error_kind(exc)})
-            self._store_configuration(node)
-        return errors
-
-    @staticmethod
-    def _store_configuration(node: Node) -> None:
-        raft = node.raft
-        conf = raft.prs().configuration
-        pending = raft.pending_membership_change
-        pending_state: tuple[ConfState, int] | None = None
-        if pending is not None and pending.configuration is not None:
-            target = pending.configuration
-            pending_state = (_sorted_conf_state(target.nodes, target.learners), pending.start_index)
-        raft.raft_log.store.wl().set_conf_state(
-            _sorted_conf_state(conf.voters, conf.learners), pending_state
-        )
 
     def _compact(self, request: dict[str, Any]) -> Answer:
         node = self._node(request)
