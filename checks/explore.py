@@ -51,6 +51,7 @@ BOUND_NAMES = (
     "max_membership_changes",
     "max_drops",
     "max_duplicates",
+    "max_transfers",
     "changes",
     "heartbeats",
     "entries_per_append",
@@ -300,6 +301,9 @@ def build_parser(targets: Mapping[str, TargetChoice]) -> OneLineParser:
     )
     limits.add_argument("--max-drops", type=_count(0), metavar="N", help="messages lost")
     limits.add_argument("--max-duplicates", type=_count(0), metavar="N", help="messages duplicated")
+    limits.add_argument(
+        "--max-transfers", type=_count(0), metavar="N", help="leader transfer requests (default 0)"
+    )
     limits.add_argument(
         "--changes",
         type=_names(CHANGE_RULES, empty=True),

@@ -27,7 +27,6 @@ from model.params import Params
 from model.server import ignored_forever
 from model.state import (
     Bag,
-    Budget,
     Config,
     Entry,
     Kind,
@@ -42,7 +41,7 @@ from raft_ref.eraftpb import ConfChangeType, EntryType, Message, MessageType, de
 from raft_ref.eraftpb import Entry as ImplEntry
 from raft_ref.errors import StepPeerNotFound
 from raft_ref.progress import ProgressState
-from raft_ref.raft import Raft, StateRole
+from raft_ref.raft import CAMPAIGN_TRANSFER, Raft, StateRole
 from raft_ref.storage import MemStorage
 
 _MT = MessageType
@@ -149,6 +148,7 @@ def abstract_server(raft: Raft[MemStorage], servers: int) -> Server:
         replicate=replicate,
         paused=paused,
         pending_conf=raft.pending_conf_index,
+        transferee=raft.lead_transferee or 0,
     )
 
 
@@ -165,7 +165,8 @@ def abstract_message(m: Message, key: MessageKey | None = None) -> Msg:
     out: Msg
     if t in (_MT.MsgRequestVote, _MT.MsgRequestPreVote):
         kind = MsgType.VOTE if t == _MT.MsgRequestVote else MsgType.PRE_VOTE
-        out = Msg(kind, m.from_, m.to, m.term, m.index, m.log_term)
+        transfer = int(m.context == CAMPAIGN_TRANSFER)
+        out = Msg(kind, m.from_, m.to, m.term, m.index, m.log_term, transfer=transfer)
     elif t in (_MT.MsgRequestVoteResponse, _MT.MsgRequestPreVoteResponse):
         kind = MsgType.VOTE_RESP if t == _MT.MsgRequestVoteResponse else MsgType.PRE_VOTE_RESP
         out = Msg(kind, m.from_, m.to, m.term, reject=int(m.reject))
@@ -181,6 +182,8 @@ def abstract_message(m: Message, key: MessageKey | None = None) -> Msg:
         out = Msg(MsgType.HEARTBEAT, m.from_, m.to, m.term, commit=m.commit)
     elif t == _MT.MsgHeartbeatResponse:
         out = Msg(MsgType.HEARTBEAT_RESP, m.from_, m.to, m.term)
+    elif t == _MT.MsgTimeoutNow:
+        out = Msg(MsgType.TIMEOUT_NOW, m.from_, m.to, m.term)
     else:
         # Keep the implementation's type visible in reports: it travels in `idx`.
         out = Msg(MsgType.UNKNOWN, m.from_, m.to, m.term, int(t))
@@ -217,7 +220,7 @@ def abstract(p: Params, c: Cluster) -> State:
         if held is None or repr(key) < repr(held):
             keys[msg] = key
     bag: Bag = tuple(sorted(counts.items()))
-    state = State(servers, bag, Budget(*c.used))
+    state = State(servers, bag, c.used)
     c.abstract_state = state
     c.message_keys = keys
     return state

@@ -4,7 +4,8 @@ may lead to.
 The actions are the environment's events: a server's election timer fires
 (`Timeout`), a leader's heartbeat timer fires (`Heartbeat`), a client proposes
 (`ClientRequest`), an operator proposes a membership change
-(`ProposeMembershipChange`), a server crashes and restarts (`Restart`), and the network
+(`ProposeMembershipChange`), a client asks a leader to hand over to another server
+(`TransferLeader`), a server crashes and restarts (`Restart`), and the network
 delivers, loses or duplicates a message (`Deliver`, `Drop`, `Duplicate`). Everything
 the protocol does in answer — a new leader's entry and broadcast, commit advancing, the
 application loop applying entries and appending Finalize — happens inside that one
@@ -135,6 +136,9 @@ def enabled(p: Params, state: State) -> list[Action]:
             if srv.is_proposer(i, s):
                 if budget.client_requests < p.max_client_requests:
                     add(Action("ClientRequest", (i,)))
+                if budget.transfers < p.max_transfers:
+                    for j in ids(s.config.all_voters()):
+                        add(Action("TransferLeader", (i, j)))
                 if budget.membership_changes < p.max_membership_changes:
                     if srv.has_pending_conf(s):
                         # Refused by raft-rs: the proposal becomes an empty entry.
@@ -186,8 +190,10 @@ def _heartbeat(p: Params, state: State, i: int) -> list[State]:
 
 def _client_request(p: Params, state: State, i: int) -> list[State]:
     s = state.servers[i - 1]
-    s, sent = srv.propose(p, i, s, Entry(s.term, Kind.DATA))
     budget = state.budget._replace(client_requests=state.budget.client_requests + 1)
+    if s.transferee:
+        return [state._replace(budget=budget)]  # dropped while handing over
+    s, sent = srv.propose(p, i, s, Entry(s.term, Kind.DATA))
     return [_settled(p, state, i, s, sent, budget=budget)]
 
 
@@ -195,8 +201,16 @@ def _propose_membership_change(
     p: Params, state: State, i: int, voters: int, learners: int
 ) -> list[State]:
     s = state.servers[i - 1]
-    s, sent = srv.propose(p, i, s, Entry(s.term, Kind.BEGIN, voters, learners))
     budget = state.budget._replace(membership_changes=state.budget.membership_changes + 1)
+    if s.transferee:
+        return [state._replace(budget=budget)]  # dropped while handing over
+    s, sent = srv.propose(p, i, s, Entry(s.term, Kind.BEGIN, voters, learners))
+    return [_settled(p, state, i, s, sent, budget=budget)]
+
+
+def _transfer_leader(p: Params, state: State, i: int, j: int) -> list[State]:
+    s, sent = srv.transfer_leader(p, i, state.servers[i - 1], j)
+    budget = state.budget._replace(transfers=state.budget.transfers + 1)
     return [_settled(p, state, i, s, sent, budget=budget)]
 
 
@@ -230,6 +244,7 @@ _STEPS: dict[str, Any] = {
     "ClientRequest": _client_request,
     "ProposeMembershipChange": _propose_membership_change,
     "Restart": _restart,
+    "TransferLeader": _transfer_leader,
     "Deliver": _deliver,
     "Drop": _drop,
     "Duplicate": _duplicate,

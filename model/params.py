@@ -57,6 +57,7 @@ class Params:
     max_membership_changes: int = 1
     max_drops: int = 0
     max_duplicates: int = 0
+    max_transfers: int = 0  # leader transfer requests
     # The defaults add the spare as a voter, or shrink to any one voter (which removes
     # the leader when another voter remains): depth 12 then reaches every goal.
     changes: tuple[str, ...] = ("add_voter", "shrink_to_one")

@@ -58,6 +58,7 @@ def reset(s: Server, term: int) -> Server:
         replicate=0,
         paused=0,
         pending_conf=0,
+        transferee=0,
     )
 
 
@@ -76,9 +77,10 @@ def promotable(i: int, s: Server) -> bool:
     return bool(s.config.all_voters() & bit(i))
 
 
-def campaign(p: Params, i: int, s: Server, pre_vote: bool) -> Outcome:
+def campaign(p: Params, i: int, s: Server, pre_vote: bool, transfer: bool = False) -> Outcome:
     """raft-rs `campaign`: become (pre-)candidate, vote for yourself, win at once if that is
-    a quorum, else ask every voter (of both configurations while joint)."""
+    a quorum, else ask every voter (of both configurations while joint). An election a
+    leader transfer asked for skips pre-vote and says so in its requests."""
     if pre_vote:
         # A pre-candidate keeps its term and vote; it asks for the next term.
         s = s._replace(role=Role.PRE_CANDIDATE, leader=0, granted=bit(i), rejected=0)
@@ -92,7 +94,10 @@ def campaign(p: Params, i: int, s: Server, pre_vote: bool) -> Outcome:
         # A single voter: leader at once, without the broadcast of a won election.
         return become_leader(p, i, s)
     li, lt = len(s.log), s.log[-1].term
-    requests = [Msg(kind, i, j, term, li, lt) for j in ids(s.config.all_voters() & ~bit(i))]
+    flag = int(transfer)
+    requests = [
+        Msg(kind, i, j, term, li, lt, transfer=flag) for j in ids(s.config.all_voters() & ~bit(i))
+    ]
     return s, requests
 
 
@@ -179,9 +184,14 @@ def bcast_heartbeat(i: int, s: Server) -> list[Msg]:
 def heartbeat_timeout(p: Params, i: int, s: Server) -> list[Outcome]:
     """A leader's heartbeat timer fires (raft-rs `tick_heartbeat`): it broadcasts
     heartbeats. With check quorum the same tick may end an election timeout, and a
-    leader that heard from no quorum since the last one steps down instead; which
-    peers were heard from is not modelled, so both outcomes are possible."""
+    leader that heard from no quorum since the last one steps down instead, and a leader
+    transfer still under way is abandoned; ticks and which peers were heard from are not
+    modelled, so every outcome is possible."""
     outcomes = [(s, bcast_heartbeat(i, s))]
+    if s.transferee:
+        # The same tick may end the election timeout a transfer must finish within.
+        aborted = s._replace(transferee=0)
+        outcomes.append((aborted, bcast_heartbeat(i, aborted)))
     if p.check_quorum:
         outcomes.append((become_follower(s, s.term, 0), []))
     return outcomes
@@ -206,6 +216,22 @@ def propose(p: Params, i: int, s: Server, entry: Entry) -> Outcome:
         else:
             s = s._replace(pending_conf=len(s.log) + 1)
     return bcast_append(p, i, append_entry(p, i, s, entry))
+
+
+def transfer_leader(p: Params, i: int, s: Server, j: int) -> Outcome:
+    """raft-rs `handle_transfer_leader`: leader `i` is asked to hand over to `j`. A
+    learner cannot lead, and a repeated request changes nothing; otherwise `j` becomes
+    the transferee (replacing an earlier one) and is told to campaign at once when it
+    holds the whole log, or sent what it lacks first."""
+    if not (s.config.all_voters() & bit(j)) or s.transferee == j:
+        return s, []
+    s = s._replace(transferee=0)  # an earlier transfer is abandoned first
+    if j == i:
+        return s, []
+    s = s._replace(transferee=j)
+    if s.match[j - 1] == len(s.log):
+        return s, [Msg(MsgType.TIMEOUT_NOW, i, j, s.term)]
+    return send_append(p, i, s, j)
 
 
 # --- the application loop --------------------------------------------------------------
@@ -314,7 +340,8 @@ def receive(p: Params, s: Server, m: Msg) -> list[Outcome]:
     One outcome, except for a vote request of a higher term under check quorum at a
     server that knows a leader: raft-rs ignores it within the leader's lease (an
     election timeout since the leader was last heard from) and handles it after, and
-    ticks are not modelled, so both are possible."""
+    ticks are not modelled, so both are possible. An election a leader transfer asked
+    for is not held back by the lease."""
     if m.type in _RESPONSES and not (s.config.members() & bit(m.src)):
         return [(s, [])]  # RawNode drops responses from servers it keeps no progress for
     if (
@@ -322,6 +349,7 @@ def receive(p: Params, s: Server, m: Msg) -> list[Outcome]:
         and m.term > s.term
         and m.type in (MsgType.VOTE, MsgType.PRE_VOTE)
         and s.leader != 0
+        and not m.transfer
     ):
         return [(s, []), step(p, s, m)]
     return [step(p, s, m)]
@@ -364,6 +392,9 @@ def step(p: Params, s: Server, m: Msg) -> Outcome:
         return handle_append_entries(s._replace(leader=m.src), m)
     if m.type == MsgType.HEARTBEAT:
         return handle_heartbeat(s._replace(leader=m.src), m)
+    if m.type == MsgType.TIMEOUT_NOW and promotable(i, s) and not unapplied_conf_committed(s):
+        # The leader hands over: campaign at once, without pre-vote.
+        return campaign(p, i, s, pre_vote=False, transfer=True)
     return s, []
 
 
@@ -461,6 +492,9 @@ def handle_append_response(p: Params, s: Server, m: Msg) -> Outcome:
         return _progress(s, k, matched, nxt, s.replicate, s.paused), []
     # News: the peer is resumed and, when probed, replicated from just after the match.
     matched = m.idx
+    sent = []
+    if s.transferee == j and matched == len(s.log):
+        sent.append(Msg(MsgType.TIMEOUT_NOW, i, j, s.term))  # the transferee caught up
     if not s.replicate & flag:
         nxt = matched + 1
     s = _progress(s, k, matched, nxt, s.replicate | flag, s.paused & ~flag)
@@ -468,11 +502,12 @@ def handle_append_response(p: Params, s: Server, m: Msg) -> Outcome:
     s = maybe_commit(p, s)
     if s.commit > before:
         if not p.skip_bcast_commit or has_pending_conf(s):
-            return bcast_append(p, i, s)
-        return s, []
+            return bcast_append(p, i, s, sent)
+        return s, sent
     if old_paused:
-        return send_append(p, i, s, j)
-    return s, []
+        s, more = send_append(p, i, s, j)
+        return s, sent + more
+    return s, sent
 
 
 def handle_heartbeat_response(p: Params, s: Server, m: Msg) -> Outcome:

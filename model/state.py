@@ -91,6 +91,7 @@ class Server(NamedTuple):
     replicate: int  # mask: servers in Replicate state (sending optimistically); else Probe
     paused: int = 0  # mask: Probe servers sent an append and not yet answered (raft-rs `paused`)
     pending_conf: int = 0  # raft-rs `pending_conf_index`: no conf change proposed until applied
+    transferee: int = 0  # raft-rs `lead_transferee`: the server a leader hands over to, 0: none
 
 
 class MsgType:
@@ -102,9 +103,10 @@ class MsgType:
     APPEND_RESP = 5
     HEARTBEAT = 6
     HEARTBEAT_RESP = 7
+    TIMEOUT_NOW = 8  # MsgTimeoutNow: a leader tells its transferee to campaign at once
     # An implementation message the model has no counterpart for (the abstraction of a
     # cluster maps such a message here, so that no model step can produce it).
-    UNKNOWN = 8
+    UNKNOWN = 9
     NAMES = (
         "RequestVote",
         "RequestVoteResponse",
@@ -114,6 +116,7 @@ class MsgType:
         "AppendEntriesResponse",
         "Heartbeat",
         "HeartbeatResponse",
+        "TimeoutNow",
         "Unknown",
     )
 
@@ -131,6 +134,7 @@ class Msg(NamedTuple):
     commit: int = 0
     reject: int = 0
     hint: int = 0  # append rejection: the receiver's last index
+    transfer: int = 0  # vote request: 1 when a leader transfer asked for the election
 
 
 # The network: a bag of messages as a sorted tuple of (message, copies).
@@ -145,6 +149,7 @@ class Budget(NamedTuple):
     membership_changes: int = 0
     drops: int = 0
     duplicates: int = 0
+    transfers: int = 0
 
 
 class State(NamedTuple):

@@ -73,6 +73,7 @@ def _rename_server(s: Server, perm: Perm, masks: tuple[int, ...]) -> tuple[Any, 
         masks[s.replicate],
         masks[s.paused],
         s.pending_conf,
+        perm[s.transferee - 1] + 1 if s.transferee else 0,
     )
 
 
@@ -92,6 +93,7 @@ def _rename_bag(
                 m.commit,
                 m.reject,
                 m.hint,
+                m.transfer,
             ),
             count,
         )
@@ -148,6 +150,7 @@ def _renamed_hash(state: State, perm: Perm) -> int:
                 masks[s.replicate],
                 masks[s.paused],
                 s.pending_conf,
+                new_id[s.transferee],
             )
         )
     bag = sorted(
@@ -164,6 +167,7 @@ def _renamed_hash(state: State, perm: Perm) -> int:
                     m.commit,
                     m.reject,
                     m.hint,
+                    m.transfer,
                 ),
                 count,
             )

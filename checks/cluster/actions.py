@@ -136,10 +136,21 @@ def _restart(settings: ClusterSettings, c: Cluster, node: Node, args: tuple[obje
     return RawNode(config, raft.raft_log.store.clone())
 
 
+def _transfer_leader(
+    settings: ClusterSettings, c: Cluster, node: Node, args: tuple[object, ...]
+) -> Node:
+    transferee = args[1]
+    assert isinstance(transferee, int)
+    c.used = c.used._replace(transfers=c.used.transfers + 1)
+    node.transfer_leader(transferee)
+    return node
+
+
 _NODE_EVENTS: dict[str, NodeEvent] = {
     "Timeout": _timeout,
     "Heartbeat": _heartbeat,
     "ClientRequest": _client_request,
     "ProposeMembershipChange": _propose_membership_change,
     "Restart": _restart,
+    "TransferLeader": _transfer_leader,
 }

@@ -10,9 +10,9 @@ Messages in flight are never mutated either, and are shared between copies.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import NamedTuple
 
 from checks.cluster.node_key import node_state_key
+from model.state import Budget
 from raft_ref.config import Config
 from raft_ref.eraftpb import ConfState, Entry, Message
 from raft_ref.raw_node import RawNode
@@ -58,16 +58,6 @@ class ClusterSettings:
         )
         config.applied = applied
         return config
-
-
-class Used(NamedTuple):
-    """How much of each bounded event the path to a state used."""
-
-    crashes: int = 0
-    client_requests: int = 0
-    membership_changes: int = 0
-    drops: int = 0
-    duplicates: int = 0
 
 
 class NodeSlot:
@@ -118,7 +108,7 @@ class Cluster:
         self,
         slots: list[NodeSlot],
         net: dict[MessageKey, tuple[Message, int]],
-        used: Used,
+        used: Budget,
         error: str | None = None,
     ) -> None:
         self.slots = slots
@@ -190,7 +180,7 @@ class Cluster:
         assert isinstance(nodes, list) and isinstance(net, dict) and isinstance(used, tuple)
         self.slots = [NodeSlot(n) for n in nodes]
         self.net = net
-        self.used = Used(*used)
+        self.used = Budget(*used)
         self.error = error if isinstance(error, str) else None
         self._fingerprint = None
         self.abstract_state = None
@@ -205,4 +195,4 @@ def initial_cluster(settings: ClusterSettings) -> Cluster:
     for node_id in range(1, settings.servers + 1):
         store = MemStorage.new_with_conf_state(ConfState(list(voters), []))
         slots.append(NodeSlot(RawNode(settings.node_config(node_id), store)))
-    return Cluster(slots, {}, Used())
+    return Cluster(slots, {}, Budget())

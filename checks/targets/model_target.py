@@ -30,6 +30,7 @@ BOUND_NAMES = frozenset(
         "max_membership_changes",
         "max_drops",
         "max_duplicates",
+        "max_transfers",
         "changes",
         "heartbeats",
         "entries_per_append",
@@ -161,7 +162,7 @@ def format_msg(m: Msg) -> str:
     kind = MsgType.NAMES[m.type]
     text = f"{kind} {m.src}->{m.dst} term {m.term}"
     if m.type in (MsgType.VOTE, MsgType.PRE_VOTE):
-        return f"{text} last ({m.idx}, term {m.log_term})"
+        return f"{text} last ({m.idx}, term {m.log_term}){' transfer' if m.transfer else ''}"
     if m.type == MsgType.APPEND:
         entries = ", ".join(_format_entry(e) for e in m.entries)
         return f"{text} prev ({m.idx}, term {m.log_term}) [{entries}] commit {m.commit}"
@@ -214,4 +215,6 @@ def _describe_server(i: int, s: Server) -> dict[str, Any]:
         out["replicate"] = ids(s.replicate)
         out["paused"] = ids(s.paused)
         out["pending_conf_index"] = s.pending_conf
+        if s.transferee:
+            out["transferee"] = s.transferee
     return out
