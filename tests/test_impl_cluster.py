@@ -116,9 +116,9 @@ def test_a_node_that_panics_leaves_an_error_state() -> None:
 
 def test_a_message_the_model_lacks_is_abstracted_as_unknown() -> None:
     c = initial_cluster(TARGET.settings).derive()
-    c.send([Message(msg_type=MessageType.MsgTimeoutNow, to=2, from_=1, term=1)])
+    c.send([Message(msg_type=MessageType.MsgReadIndexResp, to=2, from_=1, term=1)])
     ((m, count),) = abstract(TARGET.params, c).network
-    assert m.type == MsgType.UNKNOWN and m.idx == int(MessageType.MsgTimeoutNow) and count == 1
+    assert m.type == MsgType.UNKNOWN and m.idx == int(MessageType.MsgReadIndexResp) and count == 1
 
 
 def test_abstraction_maps_messages_and_the_leader_progress() -> None:
@@ -254,3 +254,26 @@ def test_a_divergence_is_explained_in_the_json_and_the_viewer(tmp_path: Path) ->
     assert document["explanation"]["model_outcomes"][0]["differences"]
     html = (tmp_path / "impl-reject_hint_too_high-RefinesModel.html").read_text()
     assert "differs from the implementation in" in html
+
+
+def test_a_leader_transfer_hands_over_and_refines_the_model() -> None:
+    target = build_impl_target(max_transfers=1, max_client_requests=0, max_msgs=8)
+    c = target.initial_states()[0]
+    _, c = _step(target, c, "Timeout", node=1)
+    for _ in range(12):  # elect 1 and replicate its entry everywhere
+        if not c.net:
+            break
+        _, c = _step(target, c, "Deliver")
+    assert c.node(1).raft.state is StateRole.Leader
+    _, c = _step(target, c, "TransferLeader", node=1, voters=2)
+    state = abstract(target.params, c)
+    (timeout_now,) = [m for m, _ in state.network if m.type == MsgType.TIMEOUT_NOW]
+    assert state.servers[0].transferee == timeout_now.dst
+    _, c = _step(target, c, "Deliver", to=timeout_now.dst, from_=1)
+    requests = [m for m, _ in abstract(target.params, c).network if m.type == MsgType.VOTE]
+    assert requests and all(m.transfer for m in requests)
+    for _ in range(12):
+        if not c.net:
+            break
+        _, c = _step(target, c, "Deliver")
+    assert c.node(timeout_now.dst).raft.state is StateRole.Leader
