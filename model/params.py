@@ -79,13 +79,26 @@ class Params:
         return max(1, voters // 2 + 1 + self.majority_offset)
 
     def validate(self) -> None:
-        if self.nodes < 1 or self.spares < 0 or self.servers > 8:
-            raise ValueError("need 1..8 servers, at least one initial voter")
+        if self.nodes < 1 or self.spares < 0:
+            raise ValueError("need at least one initial voter and no negative spares")
+        if self.servers > 8:
+            raise ValueError(
+                f"{self.nodes} voters and {self.spares} spare(s) make {self.servers} servers;"
+                " at most 8 (fewer nodes, or --spares 0)"
+            )
         unknown = set(self.changes) - set(CHANGE_RULES)
         if unknown:
             raise ValueError(f"unknown membership change rules: {sorted(unknown)}")
-        if self.max_term < 1 or self.max_log < 0 or self.max_msgs < 0:
-            raise ValueError("bounds must be non-negative (max_term at least 1)")
+        if self.max_log < 0 or self.max_msgs < 0:
+            raise ValueError("bounds must be non-negative")
+        # Bounds under which no election can happen explore nothing worth a verdict.
+        if self.max_term < 2:
+            raise ValueError("max_term must be at least 2: the first election reaches term 2")
+        if self.max_msgs < self.nodes - 1:
+            raise ValueError(
+                f"max_msgs {self.max_msgs} is below the {self.nodes - 1} vote requests of one"
+                f" election on {self.nodes} voters: nothing could be explored"
+            )
         if self.max_log >= 256:
             # Inflight windows (256 slots in raft-rs) are assumed never to fill.
             raise ValueError("max_log must be below 256")

@@ -26,6 +26,13 @@ BAD_ARGUMENTS = [
     ("checks.explore", ["--strategy", "dfs", "--workers", "2"], "--workers"),
     ("checks.explore", ["--variant", "no_such_variant"], "--variant"),
     ("checks.explore", ["--max-term", "0"], "--max-term"),
+    # Bounds under which nothing can happen are refused, not explored to a pass.
+    ("checks.explore", ["--max-term", "1"], "max_term"),
+    ("checks.explore", ["--max-msgs", "0"], "max_msgs"),
+    ("checks.explore", ["--nodes", "5", "--max-msgs", "3"], "vote requests"),
+    ("checks.explore", ["--nodes", "8"], "at most 8"),
+    ("checks.explore", ["--changes", "teleport"], "--changes"),
+    ("checks.explore", ["--leave-out-quirk", "none_such"], "--leave-out-quirk"),
     ("checks.explore", ["--out", A_FILE], "--out"),
     ("checks.explore", ["--json", UNWRITABLE], "--json"),
     ("checks.trace", [], "COMMAND"),

@@ -316,3 +316,16 @@ def test_the_ray_engine_without_ray_is_a_one_line_error(capsys, monkeypatch):
     assert err.strip().splitlines() == [
         "python -m checks.explore: error: --engine ray needs Ray: pip install 'raft-ref[cluster]'"
     ]
+
+
+def test_a_larger_cluster_gets_room_for_an_election_by_default() -> None:
+    result = subprocess.run(
+        [sys.executable, "-m", "checks.explore", "--nodes", "5", "--depth", "3", "--no-progress"],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert result.returncode == 0
+    assert "max_msgs 5" in result.stdout
+    distinct = next(line for line in result.stdout.splitlines() if "distinct states" in line)
+    assert int(distinct.split()[-1].replace(",", "")) > 1
