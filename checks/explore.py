@@ -37,27 +37,9 @@ from checks.engine.search import ENGINES, STRATEGIES, UnsupportedOptions, explor
 from checks.engine.summary import RunInfo, format_header, format_summary, summary_json
 from checks.engine.target import Target
 from checks.engine.workers import WorkerError
-from model.params import CHANGE_RULES, QUIRKS
+from model.params import BOUND_NAMES, CHANGE_RULES, QUIRKS
 
 PROG = "python -m checks.explore"
-# Command-line bounds (None: the target's default, printed at start).
-BOUND_NAMES = (
-    "spares",
-    "max_term",
-    "max_log",
-    "max_msgs",
-    "max_crashes",
-    "max_client_requests",
-    "max_membership_changes",
-    "max_drops",
-    "max_duplicates",
-    "max_transfers",
-    "changes",
-    "heartbeats",
-    "entries_per_append",
-    "skip_bcast_commit",
-    "left_out",
-)
 DEFAULT_WALKS = 1000
 DEFAULT_WORKERS = 2  # the machine this is made for has two cores
 EXIT_MEMORY = 3  # --max-memory stopped the search before its end

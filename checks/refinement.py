@@ -21,7 +21,8 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 
 from checks.cluster.app import handle_ready
-from checks.cluster.cluster import Cluster, MessageKey, NodeSlot, message_key, node_key_hash
+from checks.cluster.cluster import Cluster, MessageKey, NodeSlot, node_key_hash
+from checks.cluster.node_key import message_key
 from model.actions import Action, outcomes
 from model.params import Params
 from model.server import ignored_forever

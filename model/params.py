@@ -36,6 +36,27 @@ QUIRKS = {
 
 DEFAULT_MAX_MSGS = 3
 
+# The parameters that shape a run besides the cluster size and protocol options: the
+# bounds and the exploration's rule choices (one set for the model and the
+# implementation target alike). The broken variants' rule switches are not among them.
+BOUND_NAMES = (
+    "spares",
+    "max_term",
+    "max_log",
+    "max_msgs",
+    "max_crashes",
+    "max_client_requests",
+    "max_membership_changes",
+    "max_drops",
+    "max_duplicates",
+    "max_transfers",
+    "changes",
+    "heartbeats",
+    "entries_per_append",
+    "skip_bcast_commit",
+    "left_out",
+)
+
 
 @dataclass(frozen=True, slots=True)
 class Params:

@@ -7,7 +7,7 @@ from pathlib import Path
 
 from checks import refinement
 from checks.cluster import Cluster, initial_cluster, perform
-from checks.cluster.cluster import message_key
+from checks.cluster.node_key import message_key
 from checks.engine.counterexample import explain_violation, write_counterexample
 from checks.engine.outcome import SearchOptions
 from checks.engine.search import explore

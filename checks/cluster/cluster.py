@@ -11,10 +11,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from checks.cluster.node_key import node_state_key
+from checks.cluster.node_key import message_key, node_state_key
 from model.state import Budget
 from raft_ref.config import Config
-from raft_ref.eraftpb import ConfState, Entry, Message
+from raft_ref.eraftpb import ConfState, Message
 from raft_ref.raw_node import RawNode
 from raft_ref.storage import MemStorage
 
@@ -76,26 +76,6 @@ def node_key_hash(node: RawNode[MemStorage]) -> int:
     """A hash of the node's whole state (`node_state_key`: without the election timeout
     generator's state, which cannot influence behaviour here)."""
     return hash(node_state_key(node))
-
-
-def message_key(m: Message) -> MessageKey:
-    """A canonical hashable value of a message in flight."""
-    snap = m.snapshot
-    return (
-        int(m.msg_type),
-        m.to,
-        m.from_,
-        m.term,
-        m.log_term,
-        m.index,
-        tuple(Entry.key(e) for e in m.entries),
-        m.commit,
-        None if snap is None else (snap.metadata.index, snap.metadata.term),
-        m.request_snapshot,
-        m.reject,
-        m.reject_hint,
-        m.context,
-    )
 
 
 class Cluster:

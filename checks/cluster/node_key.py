@@ -58,7 +58,7 @@ def node_state_key(node: RawNode[MemStorage]) -> tuple[object, ...]:
         else (pending.start_index, pending_conf.key() if pending_conf is not None else None),
         _read_only_key(raft.read_only),
         tuple((rs.index, rs.request_ctx) for rs in raft.read_states),
-        tuple(_message_key(m) for m in raft.msgs),
+        tuple(message_key(m) for m in raft.msgs),
         (hs.term, hs.vote, hs.commit),
         (ss.leader_id, ss.raft_state.value),
     )
@@ -100,7 +100,7 @@ def _snapshot_key(s: Snapshot | None) -> object:
     )
 
 
-def _message_key(m: Message) -> tuple[object, ...]:
+def message_key(m: Message) -> tuple[object, ...]:
     """A canonical hashable value of a message."""
     return (
         int(m.msg_type),
@@ -205,7 +205,7 @@ def _read_only_key(ro: ReadOnly) -> tuple[object, ...]:
                 ctx,
                 pending[ctx].index,
                 tuple(sorted(pending[ctx].acks)),
-                _message_key(pending[ctx].req),
+                message_key(pending[ctx].req),
             )
             for ctx in ro.read_index_queue
         ),

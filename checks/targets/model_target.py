@@ -9,35 +9,14 @@ from typing import Any
 from checks.engine.target import Expectation, Property
 from model.actions import Action, action_kind, successors
 from model.invariants import GOALS, INVARIANTS, STEP_INVARIANTS
+from model.params import BOUND_NAMES as PARAM_BOUNDS
 from model.params import Params, for_cluster
 from model.state import Kind, Msg, MsgType, Role, Server, State, ids, initial_state
 from model.symmetry import symmetric_hash
 from model.variants import VARIANT_BOUNDS, with_variant
 from model.variants import VARIANTS as VARIANT_RULES
 
-# Everything that shapes a run besides the cluster size and protocol options: the
-# bounds and the exploration's rule choices (`model.params.Params`, one set of defaults
-# for the model and the implementation target alike). The broken variants' rule
-# switches are not among them.
-BOUND_NAMES = frozenset(
-    {
-        "spares",
-        "max_term",
-        "max_log",
-        "max_msgs",
-        "max_crashes",
-        "max_client_requests",
-        "max_membership_changes",
-        "max_drops",
-        "max_duplicates",
-        "max_transfers",
-        "changes",
-        "heartbeats",
-        "entries_per_append",
-        "skip_bcast_commit",
-        "left_out",
-    }
-)
+BOUND_NAMES = frozenset(PARAM_BOUNDS)
 DEFAULT_BOUNDS: dict[str, Any] = {name: getattr(Params(), name) for name in sorted(BOUND_NAMES)}
 
 
