@@ -17,7 +17,7 @@ import shlex
 import signal
 import sys
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, NoReturn
 
@@ -26,7 +26,6 @@ from checks.engine.checkpoint import CheckpointError
 from checks.engine.counterexample import (
     explain_violation,
     explanation_lines,
-    write_counterexample,
 )
 from checks.engine.expansion import InitialStatesError
 from checks.engine.guard import INTERRUPTED, MEMORY, ForcedStop, Guard, exit_status, parse_size
@@ -37,6 +36,8 @@ from checks.engine.search import ENGINES, STRATEGIES, UnsupportedOptions, explor
 from checks.engine.summary import RunInfo, format_header, format_summary, summary_json
 from checks.engine.target import Target
 from checks.engine.workers import WorkerError
+from checks.targets import TARGETS, TargetChoice, TargetRequest
+from checks.trace.write import write_counterexample
 from model.params import BOUND_NAMES, CHANGE_RULES, QUIRKS
 
 PROG = "python -m checks.explore"
@@ -48,78 +49,6 @@ EXIT_OUTPUT = 2  # a result file could not be written (`report`)
 
 class UsageError(Exception):
     """A user's mistake on the command line: reported in one line, exit status 2."""
-
-
-@dataclass(frozen=True)
-class TargetRequest:
-    """What the command line asks of a target. None bounds mean the target's defaults."""
-
-    nodes: int
-    pre_vote: bool = False
-    variant: str | None = None
-    bounds: Mapping[str, object] = field(default_factory=dict)
-    check_quorum: bool = False
-
-
-@dataclass(frozen=True)
-class TargetChoice:
-    """One value of --target: how to build it and which broken variants it offers."""
-
-    description: str
-    build: Callable[[TargetRequest], Target[Any, Any]] | None  # None: not available yet
-    variants: Callable[[], Mapping[str, str]] = dict  # name -> what it breaks
-
-
-def _model_variants() -> Mapping[str, str]:
-    try:
-        from checks.targets import model_target  # noqa: PLC0415 (optional until built)
-    except ImportError:
-        return {}
-    variants: Mapping[str, str] = getattr(model_target, "VARIANTS", {})
-    return variants
-
-
-def _build_model(request: TargetRequest) -> Target[Any, Any]:
-    from checks.targets.model_target import build_model_target  # noqa: PLC0415
-
-    target: Target[Any, Any] = build_model_target(
-        nodes=request.nodes,
-        pre_vote=request.pre_vote,
-        variant=request.variant,
-        check_quorum=request.check_quorum,
-        **{name: value for name, value in request.bounds.items() if value is not None},
-    )
-    return target
-
-
-def _impl_variants() -> Mapping[str, str]:
-    # checks.mutants imports raft_ref lazily, so --no-contracts still takes effect.
-    from checks.mutants import MUTANTS  # noqa: PLC0415
-
-    return MUTANTS
-
-
-def _build_impl(request: TargetRequest) -> Target[Any, Any]:
-    from checks.targets.impl_target import build_impl_target  # noqa: PLC0415
-
-    target: Target[Any, Any] = build_impl_target(
-        nodes=request.nodes,
-        pre_vote=request.pre_vote,
-        check_quorum=request.check_quorum,
-        mutant=request.variant,
-        **{name: value for name, value in request.bounds.items() if value is not None},
-    )
-    return target
-
-
-TARGETS: dict[str, TargetChoice] = {
-    "impl": TargetChoice(
-        "clusters of raft_ref nodes, every step checked against the model",
-        _build_impl,
-        _impl_variants,
-    ),
-    "model": TargetChoice("the protocol model alone (model/)", _build_model, _model_variants),
-}
 
 
 class OneLineParser(argparse.ArgumentParser):

@@ -11,12 +11,13 @@ import pytest
 
 from checks.engine import bfs as bfs_module
 from checks.engine.bfs import balance_moves
-from checks.engine.counterexample import counterexample_json, write_counterexample
+from checks.engine.counterexample import counterexample_json
 from checks.engine.outcome import SearchOptions
 from checks.engine.search import UnsupportedOptions, explore
 from checks.engine.summary import RunInfo, format_summary
 from checks.engine.target import Expectation, Property
 from checks.engine.visited import skipping_exact_repeats
+from checks.trace.write import write_counterexample
 from tests.test_engine_toys import ClockTarget, CounterTarget, TokensTarget, reachable
 
 

@@ -8,12 +8,13 @@ from pathlib import Path
 from checks import refinement
 from checks.cluster import Cluster, initial_cluster, perform
 from checks.cluster.node_key import message_key
-from checks.engine.counterexample import explain_violation, write_counterexample
+from checks.engine.counterexample import explain_violation
 from checks.engine.outcome import SearchOptions
 from checks.engine.search import explore
 from checks.engine.summary import RunInfo
 from checks.refinement import abstract, implementation_ignores, refines, retire_ignored
 from checks.targets.impl_target import ImplTarget, build_impl_target
+from checks.trace.write import write_counterexample
 from model.actions import Action, enabled
 from model.state import MsgType, Role
 from raft_ref.eraftpb import Message, MessageType

@@ -20,7 +20,7 @@ from checks.benchmarks import Report
 from checks.engine.outcome import SearchOptions, SearchOutcome
 from checks.engine.search import explore
 from checks.engine.target import Target
-from checks.explore import TARGETS, TargetRequest
+from checks.targets import TARGETS, TargetRequest
 
 SPEED_DEPTH = 11  # the default command goes to depth 12: over a minute, long for a bench
 SYMMETRY_DEPTH = 9  # without symmetry, states grow about 6x faster

@@ -1,4 +1,5 @@
-"""Writing a violation's path as a counterexample JSON file.
+"""A violation's path as a counterexample document (the CLI writes it, with the other
+trace files, through `checks.trace.write`).
 
 The format (one object): `target`, `variant`, `nodes`, `pre_vote`, `property`, `kind`
 (always / always_step, or internal_error for an exception the target raised, then with
@@ -11,10 +12,6 @@ per state, the first being the initial state (`action` and `kind` null), each wi
 
 from __future__ import annotations
 
-import json
-import re
-import sys
-from pathlib import Path
 from typing import Any
 
 from checks.engine.outcome import Violation
@@ -78,33 +75,3 @@ def counterexample_json(
 def _explanation_field(target: Target[Any, Any], violation: Violation) -> dict[str, Any]:
     explanation = explain_violation(target, violation)
     return {} if explanation is None else {"explanation": explanation}
-
-
-def counterexample_path(directory: Path, run: RunInfo, violation: Violation) -> Path:
-    """`<dir>/<target>[-<variant>]-<property>.json`: one file per finding, rewritten by
-    a rerun of the same command."""
-    parts = [run.target, *([run.variant] if run.variant else []), violation.property_name]
-    name = "-".join(re.sub(r"[^A-Za-z0-9_.]+", "_", part) for part in parts)
-    return directory / f"{name}.json"
-
-
-def write_counterexample(
-    directory: Path, target: Target[Any, Any], run: RunInfo, violation: Violation
-) -> Path:
-    """Writes the counterexample of `violation` under `directory`, with its ITF trace,
-    message-sequence chart (DOT, and SVG when Graphviz is installed) and HTML viewer
-    (`checks.trace.write_all`); returns the JSON file's path."""
-    from checks.trace import write_all  # noqa: PLC0415 (checks.trace imports the engine)
-
-    directory.mkdir(parents=True, exist_ok=True)
-    path = counterexample_path(directory, run, violation)
-    document = counterexample_json(target, run, violation)
-    path.write_text(json.dumps(document, indent=1) + "\n", encoding="utf-8")
-    try:
-        written = write_all(directory, target, run, violation)
-    except Exception as error:  # the JSON above is written: report, and go on
-        print(f"traces: could not write the ITF trace and pictures: {error}", file=sys.stderr)
-    else:
-        if written.note is not None:
-            print(f"traces: {written.note}", file=sys.stderr)
-    return path

@@ -13,7 +13,8 @@ from pathlib import Path
 
 from checks.engine.progress import quiet
 from checks.engine.search import explore
-from checks.explore import TARGETS, parse_run
+from checks.explore import parse_run
+from checks.targets import TARGETS
 from checks.trace.document import TraceError
 from checks.trace.graphviz_output import DotFailed, dot_available, write_dot, write_picture
 from checks.trace.replay import Follower, initial_state_of

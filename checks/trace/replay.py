@@ -30,7 +30,7 @@ class ReplayError(TraceError):
 
 def build_target(meta: TraceMeta) -> Target[Any, Any]:
     """The target `meta` names, with the recorded node count, variant and bounds."""
-    from checks.explore import TARGETS, TargetRequest  # noqa: PLC0415 (a cycle otherwise)
+    from checks.targets import TARGETS, TargetRequest  # noqa: PLC0415 (a cycle otherwise)
 
     if meta.source == CONFORMANCE_SOURCE:
         raise ReplayError(

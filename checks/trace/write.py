@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import json
 import re
+import sys
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from checks.engine.counterexample import explain_violation, explanation_lines
+from checks.engine.counterexample import counterexample_json, explain_violation, explanation_lines
 from checks.engine.outcome import Violation
 from checks.engine.summary import RunInfo
 from checks.engine.target import Target
@@ -108,3 +110,31 @@ def write_all(
 ) -> Written:
     """Every format of the counterexample of `violation`, under `directory`."""
     return write_trace_files(trace_of_violation(target, run, violation, strategy), directory)
+
+
+def counterexample_path(directory: Path, run: RunInfo, violation: Violation) -> Path:
+    """`<dir>/<target>[-<variant>]-<property>.json`: one file per finding, rewritten by
+    a rerun of the same command."""
+    parts = [run.target, *([run.variant] if run.variant else []), violation.property_name]
+    name = "-".join(re.sub(r"[^A-Za-z0-9_.]+", "_", part) for part in parts)
+    return directory / f"{name}.json"
+
+
+def write_counterexample(
+    directory: Path, target: Target[Any, Any], run: RunInfo, violation: Violation
+) -> Path:
+    """Writes the counterexample of `violation` under `directory`, with its ITF trace,
+    message-sequence chart (DOT, and SVG when Graphviz is installed) and HTML viewer
+    (`write_all`); returns the JSON file's path."""
+    directory.mkdir(parents=True, exist_ok=True)
+    path = counterexample_path(directory, run, violation)
+    document = counterexample_json(target, run, violation)
+    path.write_text(json.dumps(document, indent=1) + "\n", encoding="utf-8")
+    try:
+        written = write_all(directory, target, run, violation)
+    except Exception as error:  # the JSON above is written: report, and go on
+        print(f"traces: could not write the ITF trace and pictures: {error}", file=sys.stderr)
+    else:
+        if written.note is not None:
+            print(f"traces: {written.note}", file=sys.stderr)
+    return path
