@@ -15,7 +15,7 @@ from checks.engine.counterexample import counterexample_json
 from checks.engine.outcome import SearchOptions
 from checks.engine.search import UnsupportedOptions, explore
 from checks.engine.summary import RunInfo, format_summary
-from checks.engine.target import Expectation, Property
+from checks.engine.target import BaseTarget, Expectation, Property
 from checks.engine.visited import skipping_exact_repeats
 from checks.trace.write import write_counterexample
 from tests.test_engine_toys import ClockTarget, CounterTarget, TokensTarget, reachable
@@ -397,3 +397,22 @@ def test_the_depth_table_keeps_the_least_depth_through_growth():
     assert table.visit(keys[0], 5) == SEEN_NEARER
     assert table.deepest() == 9 and len(table) == len(keys)
     assert table.nbytes / len(table) <= 20
+
+
+class _Countdown(BaseTarget[int, str]):
+    """The smallest target: the required core only."""
+
+    def initial_states(self) -> list[int]:
+        return [3]
+
+    def successors(self, state: int) -> list[tuple[str, int]]:
+        return [("tick", state - 1)] if state > 0 else []
+
+    def properties(self) -> list[Property[int, str]]:
+        return [Property("Reaches0", Expectation.SOMETIMES, lambda s: s == 0)]
+
+
+def test_a_target_of_the_required_core_alone_runs_on_every_strategy() -> None:
+    for strategy in ("bfs", "dfs", "random"):
+        outcome = explore(_Countdown(), SearchOptions(strategy=strategy, max_depth=5, workers=1))
+        assert outcome.distinct_states == 4 and outcome.goals["Reaches0"] == 3, strategy

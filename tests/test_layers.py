@@ -33,7 +33,10 @@ def sources(folder: str) -> list[Path]:
     [
         ("raft_ref", ("model", "checks")),
         ("model", ("raft_ref", "checks")),
-        ("checks/engine", ("model", "raft_ref", "checks.targets", "checks.trace", "checks.explore")),
+        (
+            "checks/engine",
+            ("model", "raft_ref", "checks.targets", "checks.trace", "checks.explore"),
+        ),
         ("checks/targets", ("checks.explore",)),
         ("checks/cluster", ("checks.targets", "checks.trace", "checks.explore")),
     ],

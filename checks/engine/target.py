@@ -4,6 +4,8 @@ The model of the protocol (`model/`) and a cluster of real `raft_ref` nodes are
 two targets; the engine knows nothing else about either. This is the contract
 between them, in the spirit of Stateright's `Model` trait.
 
+`BaseTarget` gives every member a default but the required core (`initial_states`,
+`successors`, `properties`); the model and the implementation target build on it.
 Optional members the engine and `python -m checks.explore` use when a target has them
 (read with `getattr`, so a target without them still conforms):
 - `symmetry_sound: bool` (default True): False when renaming server ids may change the
@@ -21,7 +23,8 @@ Targets must be usable from forked worker processes, and their states picklable
 
 from __future__ import annotations
 
-from collections.abc import Callable, Hashable, Iterable, Sequence
+import random
+from collections.abc import Callable, Hashable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from enum import Enum
 from typing import Any, Generic, Protocol, TypeVar
@@ -92,3 +95,51 @@ class Target(Protocol[State, Action]):
     def describe_state(self, state: State) -> dict[str, Any]:
         """A JSON-ready description of `state`, for counterexample traces."""
         ...
+
+
+_MASK64 = (1 << 64) - 1
+
+
+class BaseTarget(Generic[State, Action]):
+    """A `Target` from its required core — `initial_states`, `successors` and
+    `properties` — with defaults for everything else: states fingerprinted by their
+    hash, no symmetry, actions named by their `name` attribute (or type) and shown by
+    `str`, states described as `{"state": repr(state)}`, no bounds, no explanation of a
+    step, random walks drawing from all successors."""
+
+    name = "target"
+    symmetry_sound = False
+    bounds: Mapping[str, object] = {}
+
+    def initial_states(self) -> Sequence[State]:
+        raise NotImplementedError
+
+    def successors(self, state: State) -> Iterable[tuple[Action, State]]:
+        raise NotImplementedError
+
+    def properties(self) -> Sequence[Property[State, Action]]:
+        raise NotImplementedError
+
+    def fingerprint(self, state: State) -> int:
+        return hash(state) & _MASK64
+
+    def symmetric_fingerprint(self, state: State) -> int:
+        return self.fingerprint(state)
+
+    def action_kind(self, action: Action) -> str:
+        return str(getattr(action, "name", type(action).__name__))
+
+    def format_action(self, action: Action) -> str:
+        return str(action)
+
+    def describe_state(self, state: State) -> dict[str, Any]:
+        return {"state": repr(state)}
+
+    def explain_step(
+        self, property_name: str, before: State, action: Action, after: State
+    ) -> dict[str, Any] | None:
+        return None
+
+    def sample_successor(self, state: State, rng: random.Random) -> tuple[Action, State] | None:
+        choices = list(self.successors(state))
+        return rng.choice(choices) if choices else None

@@ -16,7 +16,7 @@ from typing import Any
 
 from checks.cluster.actions import perform
 from checks.cluster.cluster import Cluster, ClusterSettings, initial_cluster
-from checks.engine.target import Expectation, Property
+from checks.engine.target import BaseTarget, Expectation, Property
 from checks.mutants import MUTANTS, apply_mutant
 from checks.refinement import (
     NotAbstractable,
@@ -52,7 +52,7 @@ def cluster_settings(p: Params) -> ClusterSettings:
     )
 
 
-class ImplTarget:
+class ImplTarget(BaseTarget[Cluster, Action]):
     """A cluster of `raft_ref` nodes with the model's parameters (shape, protocol
     options and bounds: `model.params.Params`) and, optionally, a mutant."""
 
@@ -173,9 +173,6 @@ class ImplTarget:
             return failed
 
     def fingerprint(self, state: Cluster) -> int:
-        return state.fingerprint() & _MASK64
-
-    def symmetric_fingerprint(self, state: Cluster) -> int:
         return state.fingerprint() & _MASK64
 
     def properties(self) -> Sequence[Property[Cluster, Action]]:

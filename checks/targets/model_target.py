@@ -6,7 +6,7 @@ from collections.abc import Sequence
 from functools import partial
 from typing import Any
 
-from checks.engine.target import Expectation, Property
+from checks.engine.target import BaseTarget, Expectation, Property
 from model.actions import Action, action_kind, successors
 from model.invariants import GOALS, INVARIANTS, STEP_INVARIANTS
 from model.params import BOUND_NAMES as PARAM_BOUNDS
@@ -41,7 +41,7 @@ assert set(VARIANTS) == set(VARIANT_RULES)
 _MASK64 = (1 << 64) - 1
 
 
-class ModelTarget:
+class ModelTarget(BaseTarget[State, Action]):
     """The model with its parameters, bounds and (optionally) a broken variant."""
 
     def __init__(
@@ -85,9 +85,6 @@ class ModelTarget:
 
     def successors(self, state: State) -> list[tuple[Action, State]]:
         return successors(self.params, state)
-
-    def fingerprint(self, state: State) -> int:
-        return hash(state) & _MASK64
 
     def symmetric_fingerprint(self, state: State) -> int:
         return symmetric_hash(state) & _MASK64
