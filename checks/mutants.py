@@ -15,33 +15,21 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from typing import Any
 
-# name -> what it breaks (for --help and reports).
-MUTANTS: dict[str, str] = {
-    "commit_earlier_term_by_counting": (
-        "a leader commits an entry of an earlier term once a majority holds it (Fig. 8)"
-    ),
-    "vote_without_up_to_date_check": "votes are granted without the log up-to-date check",
-    "vote_not_persisted": "the vote is not in the persisted hard state: lost across restart",
-    "reject_hint_too_high": "a follower's append rejection hints one index past its log",
-    "heartbeat_commit_beyond_match": (
-        "heartbeats carry the leader's commit, not min(commit, the follower's match)"
-    ),
-    "joint_quorum_new_only": "while joint, quorums count only the new configuration",
-    "removed_leader_keeps_leading": "a leader removed by Finalize does not step down",
-    "follower_accepts_mismatched_append": (
-        "a follower appends without checking the entry before the new ones"
-    ),
-}
+from checks.broken import of_target
+
+# name -> what it breaks (for --help and reports), from the table of broken variants.
+MUTANTS: dict[str, str] = {name: b.breaks for name, b in of_target("impl").items()}
 
 Undo = Callable[[], None]
 
 
-def _replace(cls: type, name: str, new: Callable[..., Any]) -> Undo:
-    old = cls.__dict__[name]
-    setattr(cls, name, new)
+def _replace(owner: Any, name: str, new: Callable[..., Any]) -> Undo:
+    """Puts `new` in place of `owner.name` (a class's method or a module's function)."""
+    old = vars(owner)[name]
+    setattr(owner, name, new)
 
     def undo() -> None:
-        setattr(cls, name, old)
+        setattr(owner, name, old)
 
     return undo
 
@@ -96,46 +84,30 @@ def _reject_hint_too_high() -> Undo:
 
 
 def _heartbeat_commit_beyond_match() -> Undo:
-    from raft_ref.eraftpb import Message, MessageType  # noqa: PLC0415
     from raft_ref.raft import Raft  # noqa: PLC0415
 
+    original = Raft.__dict__["_send_heartbeat"]
+
     def send_heartbeat(self: Raft[Any], to: int, pr: Any, ctx: bytes | None) -> None:
-        m = Message(msg_type=MessageType.MsgHeartbeat, to=to)
-        m.commit = self.raft_log.committed  # Bug: not capped at the follower's match.
-        if ctx is not None:
-            m.context = ctx
-        self.send(m)
+        original(self, to, pr, ctx)
+        self.msgs[-1].commit = self.raft_log.committed  # Bug: not capped at the match.
 
     return _replace(Raft, "_send_heartbeat", send_heartbeat)
 
 
 def _joint_quorum_new_only() -> Undo:
-    from raft_ref.progress import ProgressSet  # noqa: PLC0415
-    from raft_ref.progress.quorum import CandidacyStatus, committed_index  # noqa: PLC0415
+    from raft_ref.progress import progress_set  # noqa: PLC0415
 
-    def maximal_committed_index(self: ProgressSet) -> int:
-        conf = self.next_configuration or self.configuration
-        # Bug: while joint, only the new configuration's majority counts.
-        return committed_index(conf.voters, self._progress)
+    def new_only(joint: Callable[..., Any]) -> Callable[..., Any]:
+        def broken(current: Any, nxt: Any, *rest: Any) -> Any:
+            # Bug: while joint, only the new configuration's majority counts.
+            return joint(current if nxt is None else nxt, None, *rest)
 
-    def candidacy_status(self: ProgressSet, votes: Any) -> CandidacyStatus:
-        conf = self.next_configuration or self.configuration
-        granted = {i for i, v in votes.items() if v}
-        rejected = {i for i, v in votes.items() if not v}
-        if conf.has_quorum(granted):
-            return CandidacyStatus.Elected
-        if conf.has_quorum(rejected):
-            return CandidacyStatus.Ineligible
-        return CandidacyStatus.Eligible
-
-    def has_quorum(self: ProgressSet, potential_quorum: Any) -> bool:
-        conf = self.next_configuration or self.configuration
-        return bool(conf.has_quorum(potential_quorum))
+        return broken
 
     undo = [
-        _replace(ProgressSet, "maximal_committed_index", maximal_committed_index),
-        _replace(ProgressSet, "candidacy_status", candidacy_status),
-        _replace(ProgressSet, "has_quorum", has_quorum),
+        _replace(progress_set, name, new_only(getattr(progress_set, name)))
+        for name in ("joint_committed_index", "joint_vote_result", "joint_has_quorum")
     ]
 
     def undo_all() -> None:

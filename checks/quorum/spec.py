@@ -17,6 +17,8 @@ from typing import Any
 
 import z3
 
+from checks.broken import of_target
+
 __all__ = [
     "BoolExpr",
     "IdSet",
@@ -43,15 +45,9 @@ class Variant(Enum):
 
     @property
     def description(self) -> str:
-        return _VARIANT_DESCRIPTIONS[self]
-
-
-_VARIANT_DESCRIPTIONS = {
-    Variant.RAFT: "the rules of raft-rs 0.6.0-alpha",
-    Variant.WRONG_MAJORITY: "majority(n) = n // 2 instead of n // 2 + 1",
-    Variant.JOINT_NEW_ONLY: "a joint quorum counts only the new configuration",
-    Variant.COMMIT_ANY_TERM: "a leader commits by counting replicas of entries of any term",
-}
+        if self is Variant.RAFT:
+            return "the rules of raft-rs 0.6.0-alpha"
+        return of_target("quorum")[self.value].breaks  # the table of broken variants
 
 
 @dataclass(frozen=True)

@@ -6,6 +6,7 @@ from collections.abc import Sequence
 from functools import partial
 from typing import Any
 
+from checks.broken import of_target
 from checks.engine.target import BaseTarget, Expectation, Property
 from model.actions import Action, action_kind, successors
 from model.invariants import GOALS, INVARIANTS, STEP_INVARIANTS
@@ -28,14 +29,8 @@ def bounds_of(params: Params) -> dict[str, Any]:
     return out
 
 
-# Broken variants: name -> what it breaks (for --help and reports).
-VARIANTS: dict[str, str] = {
-    "commit_previous_term": "a leader commits an earlier term's entry by counting replicas",
-    "vote_without_log_check": "votes are granted without the up-to-date log check",
-    "direct_membership_change": "Begin switches straight to the target config (no joint phase)",
-    "forget_vote_on_restart": "a restarted server forgets its vote",
-    "small_majority": "a majority is one vote too small",
-}
+# Broken variants: name -> what it breaks (for --help and reports), from the table.
+VARIANTS: dict[str, str] = {name: b.breaks for name, b in of_target("model").items()}
 assert set(VARIANTS) == set(VARIANT_RULES)
 
 _MASK64 = (1 << 64) - 1
