@@ -9,6 +9,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+from checks.broken import of_target
 from checks.engine.target import Target
 
 
@@ -33,42 +34,35 @@ class TargetChoice:
 
 
 def _model_variants() -> Mapping[str, str]:
-    from checks.targets.model_target import VARIANTS  # noqa: PLC0415
-
-    return VARIANTS
-
-
-def _build_model(request: TargetRequest) -> Target[Any, Any]:
-    from checks.targets.model_target import build_model_target  # noqa: PLC0415
-
-    target: Target[Any, Any] = build_model_target(
-        nodes=request.nodes,
-        pre_vote=request.pre_vote,
-        variant=request.variant,
-        check_quorum=request.check_quorum,
-        **{name: value for name, value in request.bounds.items() if value is not None},
-    )
-    return target
+    return {name: b.breaks for name, b in of_target("model").items()}
 
 
 def _impl_variants() -> Mapping[str, str]:
-    # checks.mutants imports raft_ref lazily, so --no-contracts still takes effect.
-    from checks.mutants import MUTANTS  # noqa: PLC0415
+    return {name: b.breaks for name, b in of_target("impl").items()}
 
-    return MUTANTS
+
+def _request_arguments(request: TargetRequest) -> dict[str, Any]:
+    """What every target builder takes from a request (the bounds given)."""
+    bounds = {name: value for name, value in request.bounds.items() if value is not None}
+    return {
+        "nodes": request.nodes,
+        "pre_vote": request.pre_vote,
+        "check_quorum": request.check_quorum,
+        **bounds,
+    }
+
+
+def _build_model(request: TargetRequest) -> Target[Any, Any]:
+    from checks.targets.model_target import ModelTarget  # noqa: PLC0415
+
+    return ModelTarget(variant=request.variant, **_request_arguments(request))
 
 
 def _build_impl(request: TargetRequest) -> Target[Any, Any]:
-    from checks.targets.impl_target import build_impl_target  # noqa: PLC0415
+    # Imported when built: raft_ref loads then, after --no-contracts took effect.
+    from checks.targets.impl_target import ImplTarget  # noqa: PLC0415
 
-    target: Target[Any, Any] = build_impl_target(
-        nodes=request.nodes,
-        pre_vote=request.pre_vote,
-        check_quorum=request.check_quorum,
-        mutant=request.variant,
-        **{name: value for name, value in request.bounds.items() if value is not None},
-    )
-    return target
+    return ImplTarget(mutant=request.variant, **_request_arguments(request))
 
 
 TARGETS: dict[str, TargetChoice] = {
