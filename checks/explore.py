@@ -169,6 +169,12 @@ def build_parser(targets: Mapping[str, TargetChoice]) -> OneLineParser:
         help="raft-rs skip_bcast_commit: leaders do not broadcast commit advances",
     )
     what.add_argument(
+        "--read-lease-based",
+        action="store_const",
+        const=True,
+        help="ReadIndex in raft-rs's LeaseBased mode (needs --check-quorum); default Safe",
+    )
+    what.add_argument(
         "--entries-per-append",
         type=_count(0),
         metavar="N",
@@ -214,6 +220,9 @@ def build_parser(targets: Mapping[str, TargetChoice]) -> OneLineParser:
     limits.add_argument("--max-duplicates", type=_count(0), metavar="N", help="messages duplicated")
     limits.add_argument(
         "--max-transfers", type=_count(0), metavar="N", help="leader transfer requests (default 0)"
+    )
+    limits.add_argument(
+        "--max-reads", type=_count(0), metavar="N", help="ReadIndex requests (default 0)"
     )
     limits.add_argument(
         "--changes",

@@ -19,7 +19,9 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass
+from typing import Any
 
+from checks.cluster.actions import read_number
 from checks.cluster.app import handle_ready
 from checks.cluster.cluster import Cluster, MessageKey, NodeSlot, node_key_hash
 from checks.cluster.node_key import message_key
@@ -96,7 +98,21 @@ def abstract_entry(e: ImplEntry) -> Entry:
     return entry
 
 
-def abstract_server(raft: Raft[MemStorage], servers: int) -> Server:
+def _pending_reads(raft: Raft[MemStorage], required: tuple[int, ...]) -> tuple[Any, ...]:
+    """A leader's queued ReadIndex requests as the model keeps them."""
+    read_only = raft.read_only
+    out = []
+    for ctx in read_only.read_index_queue:
+        number = read_number(ctx)
+        status = read_only.pending_read_index[ctx]
+        need = required[number - 1] if 0 < number <= len(required) else -1
+        out.append((number, status.index, _mask(status.acks), need))
+    return tuple(out)
+
+
+def abstract_server(
+    raft: Raft[MemStorage], servers: int, required: tuple[int, ...] = (), served: Any = ()
+) -> Server:
     log = raft.raft_log
     if log.first_index() != 2:
         raise NotAbstractable("the model has no compacted logs")
@@ -150,6 +166,8 @@ def abstract_server(raft: Raft[MemStorage], servers: int) -> Server:
         paused=paused,
         pending_conf=raft.pending_conf_index,
         transferee=raft.lead_transferee or 0,
+        reads=_pending_reads(raft, required) if raft.read_only.read_index_queue else (),
+        served=served,
     )
 
 
@@ -167,7 +185,7 @@ def abstract_message(m: Message, key: MessageKey | None = None) -> Msg:
     if t in (_MT.MsgRequestVote, _MT.MsgRequestPreVote):
         kind = MsgType.VOTE if t == _MT.MsgRequestVote else MsgType.PRE_VOTE
         transfer = int(m.context == CAMPAIGN_TRANSFER)
-        out = Msg(kind, m.from_, m.to, m.term, m.index, m.log_term, transfer=transfer)
+        out = Msg(kind, m.from_, m.to, m.term, m.index, m.log_term, context=transfer)
     elif t in (_MT.MsgRequestVoteResponse, _MT.MsgRequestPreVoteResponse):
         kind = MsgType.VOTE_RESP if t == _MT.MsgRequestVoteResponse else MsgType.PRE_VOTE_RESP
         out = Msg(kind, m.from_, m.to, m.term, reject=int(m.reject))
@@ -180,9 +198,10 @@ def abstract_message(m: Message, key: MessageKey | None = None) -> Msg:
             MsgType.APPEND_RESP, m.from_, m.to, m.term, m.index, reject=int(m.reject), hint=hint
         )
     elif t == _MT.MsgHeartbeat:
-        out = Msg(MsgType.HEARTBEAT, m.from_, m.to, m.term, commit=m.commit)
+        read = read_number(m.context)
+        out = Msg(MsgType.HEARTBEAT, m.from_, m.to, m.term, commit=m.commit, context=read)
     elif t == _MT.MsgHeartbeatResponse:
-        out = Msg(MsgType.HEARTBEAT_RESP, m.from_, m.to, m.term)
+        out = Msg(MsgType.HEARTBEAT_RESP, m.from_, m.to, m.term, context=read_number(m.context))
     elif t == _MT.MsgTimeoutNow:
         out = Msg(MsgType.TIMEOUT_NOW, m.from_, m.to, m.term)
     else:
@@ -194,10 +213,12 @@ def abstract_message(m: Message, key: MessageKey | None = None) -> Msg:
     return out
 
 
-def _slot_server(slot: NodeSlot, servers: int) -> Server:
+def _slot_server(slot: NodeSlot, servers: int, required: tuple[int, ...], served: Any) -> Server:
+    # Cached on the slot: a slot is one node state, and the reads it made and answered
+    # are the same in every cluster that shares it.
     server = slot.abstract
     if server is None:
-        server = abstract_server(slot.node.raft, servers)
+        server = abstract_server(slot.node.raft, servers, required, served)
         slot.abstract = server
     assert isinstance(server, Server)
     return server
@@ -209,7 +230,10 @@ def abstract(p: Params, c: Cluster) -> State:
     if known is not None:
         assert isinstance(known, State)
         return known
-    servers = tuple(_slot_server(slot, p.servers) for slot in c.slots)
+    servers = tuple(
+        _slot_server(slot, p.servers, c.read_required, served)
+        for slot, served in zip(c.slots, c.served, strict=True)
+    )
     counts: dict[Msg, int] = {}
     keys: dict[Msg, MessageKey] = {}
     for key, (m, n) in c.net.items():

@@ -29,6 +29,7 @@ EVERYTHING = (
     *("--pre-vote", "--check-quorum", "--max-crashes", "2", "--max-drops", "2"),
     *("--max-duplicates", "2", "--max-term", "6", "--max-log", "8", "--max-msgs", "8"),
     *("--max-client-requests", "3", "--max-membership-changes", "3", "--max-transfers", "2"),
+    *("--max-reads", "3"),
     *("--changes", ",".join(CHANGE_RULES)),
     *("--leave-out-quirk", "promoted_learner_loses_progress"),
 )
@@ -63,6 +64,7 @@ def gate_runs() -> list[GateRun]:
         GateRun("impl bfs crash + pre-vote", ("--max-crashes", "1", "--pre-vote")),
         GateRun("impl bfs check quorum", ("--check-quorum",)),
         GateRun("impl bfs leader transfer", ("--max-transfers", "1", "--check-quorum")),
+        GateRun("impl bfs read index", ("--max-reads", "2", "--max-msgs", "4")),
         GateRun("impl bfs learners", LEARNERS),
         GateRun("impl bfs max_term 4", ("--max-term", "4")),
         GateRun("impl bfs depth 14", ("--depth", "14")),

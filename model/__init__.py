@@ -8,24 +8,25 @@ and the parameters and bounds (`params.py`).
 
 Choices, where raft-rs leaves room or the model abstracts:
 
-- Granularity: one action per raft-rs step. Receiving a message does all raft-rs does
-  with it: the winning vote response makes the leader, which appends its empty entry and
-  sends it to every peer; an append response advances the commit index. Sending entries
-  (`AppendEntries`) and heartbeats (`Heartbeat`) are actions of their own, allowed at
-  any time and with any number of entries (raft-rs decides by timers, pauses and
-  `max_size_per_msg`), so every raft-rs send is a model send.
-- A leader's knowledge of each peer is raft-rs's `Progress` without inflight windows:
-  match index, next index, and Probe/Replicate (which decides whether sending moves next).
-- Applying is the application's step (`ApplyEntries`): committed entries up to the next
-  configuration entry, which takes effect then (Begin: joint; Finalize: the target alone).
-  A joint leader that has applied Begin appends Finalize in that step, and may append it
-  again later (`AppendFinalize`: raft-rs does so on every `advance` until Finalize is
-  applied, issue #349).
-- Restart keeps HardState (term, vote, commit: raft-rs persists commit), the log, and the
-  applied index and configuration (the application's persisted state). So commit never
-  decreases, not even across a restart.
-- check_quorum, leadership transfer, ReadIndex, snapshots and log compaction are not
-  modelled (the log is never compacted, so raft-rs never sends a snapshot).
-- The network is a bag; a step whose messages would exceed `max_msgs` is not explored,
-  and messages their receiver will certainly ignore are forgotten (see `actions.py`).
+- Granularity: one action per environment event (a timer firing, a message delivered,
+  lost or duplicated, a client's or operator's request, a crash). Everything raft-rs
+  does in answer, and the application loop after it (apply every committed entry,
+  `advance`, a joint leader's Finalize again on each advance that applied entries:
+  raft-rs #349), is inside that action.
+- raft-rs's own choices are followed where they depend on state the model keeps: one
+  entry per append (raft-rs's default `max_size_per_msg`), probes paused after one
+  append, commit broadcast unless `skip_bcast_commit`. Where they depend on what it
+  does not keep (ticks since a leader was heard from, which peers were recently
+  active), an action has several outcomes: the leader lease, check quorum's step-down,
+  a leader transfer abandoned at an election timeout.
+- A leader's knowledge of each peer is raft-rs's `Progress`: match, next, Probe or
+  Replicate, paused. Inflight windows never fill (a slot per entry, fewer than 256).
+- Restart keeps HardState (term, vote, commit), the log, and the applied index and
+  configuration (the application's persisted state); a joint phase resumes pending.
+- Leader transfer and ReadIndex (Safe and LeaseBased) are raft-rs's; snapshots and log
+  compaction are not modelled (the log is never compacted, so raft-rs never sends a
+  snapshot).
+- The network is a bag. A message its receiver ignores now and for ever is retired in
+  the step that makes it so (`server.ignored_forever`); every other message stays until
+  it is delivered, dropped or duplicated.
 """

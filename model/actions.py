@@ -5,7 +5,8 @@ The actions are the environment's events: a server's election timer fires
 (`Timeout`), a leader's heartbeat timer fires (`Heartbeat`), a client proposes
 (`ClientRequest`), an operator proposes a membership change
 (`ProposeMembershipChange`), a client asks a leader to hand over to another server
-(`TransferLeader`), a server crashes and restarts (`Restart`), and the network
+(`TransferLeader`) or for a read index (`ReadIndex`), a server crashes and restarts
+(`Restart`), and the network
 delivers, loses or duplicates a message (`Deliver`, `Drop`, `Duplicate`). Everything
 the protocol does in answer — a new leader's entry and broadcast, commit advancing, the
 application loop applying entries and appending Finalize — happens inside that one
@@ -136,6 +137,8 @@ def enabled(p: Params, state: State) -> list[Action]:
             if srv.is_proposer(i, s):
                 if budget.client_requests < p.max_client_requests:
                     add(Action("ClientRequest", (i,)))
+                if budget.reads < p.max_reads:
+                    add(Action("ReadIndex", (i,)))
                 if budget.transfers < p.max_transfers:
                     for j in ids(s.config.all_voters()):
                         add(Action("TransferLeader", (i, j)))
@@ -208,6 +211,15 @@ def _propose_membership_change(
     return [_settled(p, state, i, s, sent, budget=budget)]
 
 
+def _read_index(p: Params, state: State, i: int) -> list[State]:
+    """A client asks leader `i` for a read index; the request is numbered, and carries
+    the highest index committed anywhere now, which its answer must not be below."""
+    budget = state.budget._replace(reads=state.budget.reads + 1)
+    required = max(s.commit for s in state.servers)
+    s, sent = srv.read_index(p, i, state.servers[i - 1], budget.reads, required)
+    return [_settled(p, state, i, s, sent, budget=budget)]
+
+
 def _transfer_leader(p: Params, state: State, i: int, j: int) -> list[State]:
     s, sent = srv.transfer_leader(p, i, state.servers[i - 1], j)
     budget = state.budget._replace(transfers=state.budget.transfers + 1)
@@ -245,6 +257,7 @@ _STEPS: dict[str, Any] = {
     "ProposeMembershipChange": _propose_membership_change,
     "Restart": _restart,
     "TransferLeader": _transfer_leader,
+    "ReadIndex": _read_index,
     "Deliver": _deliver,
     "Drop": _drop,
     "Duplicate": _duplicate,

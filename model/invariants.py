@@ -112,6 +112,13 @@ def expected_configuration(initial: Config, applied: Log) -> Config:
     return config
 
 
+def read_linearizable(p: Params, state: State) -> bool:
+    """A read is answered at an index no lower than any index committed anywhere before
+    it was asked (LeaseBased reads rely on bounded clock drift, which the model does not
+    assume: there they may break this)."""
+    return all(index >= required for s in state.servers for _, index, required in s.served)
+
+
 # --- step invariants: (before, action, after) ----------------------------------------
 
 
@@ -192,6 +199,7 @@ INVARIANTS = {
     "StateMachineSafety": state_machine_safety,
     "CommitWithinLog": commit_within_log,
     "ConfigurationSafety": configuration_safety,
+    "ReadLinearizable": read_linearizable,
 }
 STEP_INVARIANTS = {
     "LeaderAppendOnly": leader_append_only,

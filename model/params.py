@@ -50,10 +50,12 @@ BOUND_NAMES = (
     "max_drops",
     "max_duplicates",
     "max_transfers",
+    "max_reads",
     "changes",
     "heartbeats",
     "entries_per_append",
     "skip_bcast_commit",
+    "read_lease_based",
     "left_out",
 )
 
@@ -68,6 +70,9 @@ class Params:
     # `max_size_per_msg` of 0 sends one.
     entries_per_append: int = 1
     skip_bcast_commit: bool = False
+    # raft-rs ReadOnlyOption: Safe (a quorum confirms the leadership) or LeaseBased
+    # (served at once, relying on bounded clock drift: the model has no clocks).
+    read_lease_based: bool = False
     # Bounds, sized so that `--nodes 3 --depth 12` is exhaustive within a minute and
     # reaches every goal. max_log counts entries after the initial snapshot entry.
     max_term: int = 3
@@ -79,6 +84,7 @@ class Params:
     max_drops: int = 0
     max_duplicates: int = 0
     max_transfers: int = 0  # leader transfer requests
+    max_reads: int = 0  # ReadIndex requests
     # The defaults add the spare as a voter, or shrink to any one voter (which removes
     # the leader when another voter remains): depth 12 then reaches every goal.
     changes: tuple[str, ...] = ("add_voter", "shrink_to_one")
@@ -126,6 +132,8 @@ class Params:
         unknown_quirks = set(self.left_out) - set(QUIRKS)
         if unknown_quirks:
             raise ValueError(f"unknown quirks: {sorted(unknown_quirks)}; known: {sorted(QUIRKS)}")
+        if self.read_lease_based and not self.check_quorum:
+            raise ValueError("LeaseBased reads need check quorum (raft-rs Config::validate)")
         if self.entries_per_append < 0:
             raise ValueError("entries_per_append must be non-negative")
 

@@ -18,7 +18,7 @@ the model allows.
 from __future__ import annotations
 
 from model.params import Params
-from model.quorum import joint_committed_index, joint_vote_result
+from model.quorum import joint_committed_index, joint_has_quorum, joint_vote_result
 from model.state import (
     VOTE_RESPONSE,
     Config,
@@ -59,6 +59,7 @@ def reset(s: Server, term: int) -> Server:
         paused=0,
         pending_conf=0,
         transferee=0,
+        reads=(),
     )
 
 
@@ -96,7 +97,7 @@ def campaign(p: Params, i: int, s: Server, pre_vote: bool, transfer: bool = Fals
     li, lt = len(s.log), s.log[-1].term
     flag = int(transfer)
     requests = [
-        Msg(kind, i, j, term, li, lt, transfer=flag) for j in ids(s.config.all_voters() & ~bit(i))
+        Msg(kind, i, j, term, li, lt, context=flag) for j in ids(s.config.all_voters() & ~bit(i))
     ]
     return s, requests
 
@@ -173,12 +174,42 @@ def bcast_append(p: Params, i: int, s: Server, sent: list[Msg] | None = None) ->
     return s, out
 
 
-def bcast_heartbeat(i: int, s: Server) -> list[Msg]:
-    """raft-rs `bcast_heartbeat`: each peer is told min(its match, our commit)."""
+def bcast_heartbeat(i: int, s: Server, context: int | None = None) -> list[Msg]:
+    """raft-rs `bcast_heartbeat`: each peer is told min(its match, our commit), and the
+    newest pending ReadIndex request (or `context`)."""
+    if context is None:
+        context = s.reads[-1][0] if s.reads else 0
     return [
-        Msg(MsgType.HEARTBEAT, i, j, s.term, commit=min(s.match[j - 1], s.commit))
+        Msg(MsgType.HEARTBEAT, i, j, s.term, commit=min(s.match[j - 1], s.commit), context=context)
         for j in ids(s.config.members() & ~bit(i))
     ]
+
+
+def read_index(p: Params, i: int, s: Server, request: int, required: int) -> Outcome:
+    """raft-rs `MsgReadIndex` at leader `i`: dropped until an entry of its term is
+    committed; answered at once with the commit index when LeaseBased or when the
+    leader alone is a quorum; else queued, and heartbeats ask a quorum to confirm."""
+    if term_at(s.log, s.commit) != s.term:
+        return s, []
+    if p.read_lease_based or joint_has_quorum(s.config, bit(i), p.majority):
+        return s._replace(served=(*s.served, (request, s.commit, required))), []
+    s = s._replace(reads=(*s.reads, (request, s.commit, 0, required)))
+    return s, bcast_heartbeat(i, s, request)
+
+
+def _confirm_read(p: Params, s: Server, m: Msg) -> Server:
+    """A heartbeat response confirming read `m.context`: once a quorum (the leader
+    included) has, it and every read queued before it are answered."""
+    position = next((k for k, r in enumerate(s.reads) if r[0] == m.context), None)
+    if p.read_lease_based or position is None:
+        return s
+    request, index, acks, required = s.reads[position]
+    acks |= bit(m.src)
+    reads = (*s.reads[:position], (request, index, acks, required), *s.reads[position + 1 :])
+    if not joint_has_quorum(s.config, acks | bit(m.dst), p.majority):
+        return s._replace(reads=reads)
+    answered = tuple((r[0], r[1], r[3]) for r in reads[: position + 1])
+    return s._replace(reads=reads[position + 1 :], served=(*s.served, *answered))
 
 
 def heartbeat_timeout(p: Params, i: int, s: Server) -> list[Outcome]:
@@ -349,7 +380,7 @@ def receive(p: Params, s: Server, m: Msg) -> list[Outcome]:
         and m.term > s.term
         and m.type in (MsgType.VOTE, MsgType.PRE_VOTE)
         and s.leader != 0
-        and not m.transfer
+        and not (m.type == MsgType.VOTE and m.context)
     ):
         return [(s, []), step(p, s, m)]
     return [step(p, s, m)]
@@ -463,7 +494,7 @@ def handle_heartbeat(s: Server, m: Msg) -> Outcome:
     """A heartbeat carries min(the peer's match, the leader's commit): commit up to it."""
     if m.commit > s.commit:
         s = s._replace(commit=m.commit)
-    return s, [Msg(MsgType.HEARTBEAT_RESP, m.dst, m.src, s.term)]
+    return s, [Msg(MsgType.HEARTBEAT_RESP, m.dst, m.src, s.term, context=m.context)]
 
 
 def handle_append_response(p: Params, s: Server, m: Msg) -> Outcome:
@@ -515,6 +546,8 @@ def handle_heartbeat_response(p: Params, s: Server, m: Msg) -> Outcome:
     not hold the whole log yet."""
     j = m.src
     s = s._replace(paused=s.paused & ~bit(j))
+    if m.context:
+        s = _confirm_read(p, s, m)
     if s.match[j - 1] < len(s.log):
         return send_append(p, m.dst, s, j)
     return s, []

@@ -92,6 +92,13 @@ class Server(NamedTuple):
     paused: int = 0  # mask: Probe servers sent an append and not yet answered (raft-rs `paused`)
     pending_conf: int = 0  # raft-rs `pending_conf_index`: no conf change proposed until applied
     transferee: int = 0  # raft-rs `lead_transferee`: the server a leader hands over to, 0: none
+    # A leader's ReadIndex requests waiting for a quorum (raft-rs `ReadOnly`), oldest
+    # first: (request, commit index when received, acks mask, index committed anywhere
+    # when it was made).
+    reads: tuple[tuple[int, int, int, int], ...] = ()
+    # The reads this server answered (raft-rs `read_states`, kept by the application):
+    # (request, index served, index committed anywhere when it was made).
+    served: tuple[tuple[int, int, int], ...] = ()
 
 
 class MsgType:
@@ -134,7 +141,9 @@ class Msg(NamedTuple):
     commit: int = 0
     reject: int = 0
     hint: int = 0  # append rejection: the receiver's last index
-    transfer: int = 0  # vote request: 1 when a leader transfer asked for the election
+    # Vote request: 1 when a leader transfer asked for the election. Heartbeat and its
+    # response: the ReadIndex request it confirms (its number), 0 for none.
+    context: int = 0
 
 
 # The network: a bag of messages as a sorted tuple of (message, copies).
@@ -150,6 +159,7 @@ class Budget(NamedTuple):
     drops: int = 0
     duplicates: int = 0
     transfers: int = 0
+    reads: int = 0
 
 
 class State(NamedTuple):

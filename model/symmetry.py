@@ -74,6 +74,8 @@ def _rename_server(s: Server, perm: Perm, masks: tuple[int, ...]) -> tuple[Any, 
         masks[s.paused],
         s.pending_conf,
         perm[s.transferee - 1] + 1 if s.transferee else 0,
+        tuple((r, i, masks[a], q) for r, i, a, q in s.reads) if s.reads else s.reads,
+        s.served,
     )
 
 
@@ -93,7 +95,7 @@ def _rename_bag(
                 m.commit,
                 m.reject,
                 m.hint,
-                m.transfer,
+                m.context,
             ),
             count,
         )
@@ -151,6 +153,8 @@ def _renamed_hash(state: State, perm: Perm) -> int:
                 masks[s.paused],
                 s.pending_conf,
                 new_id[s.transferee],
+                tuple((r, i, masks[a], q) for r, i, a, q in s.reads) if s.reads else s.reads,
+                s.served,
             )
         )
     bag = sorted(
@@ -167,7 +171,7 @@ def _renamed_hash(state: State, perm: Perm) -> int:
                     m.commit,
                     m.reject,
                     m.hint,
-                    m.transfer,
+                    m.context,
                 ),
                 count,
             )

@@ -272,9 +272,33 @@ def test_a_leader_transfer_hands_over_and_refines_the_model() -> None:
     assert state.servers[0].transferee == timeout_now.dst
     _, c = _step(target, c, "Deliver", to=timeout_now.dst, from_=1)
     requests = [m for m, _ in abstract(target.params, c).network if m.type == MsgType.VOTE]
-    assert requests and all(m.transfer for m in requests)
+    assert requests and all(m.context for m in requests)
     for _ in range(12):
         if not c.net:
             break
         _, c = _step(target, c, "Deliver")
     assert c.node(timeout_now.dst).raft.state is StateRole.Leader
+
+
+def test_a_safe_read_is_answered_once_a_quorum_confirms_and_refines_the_model() -> None:
+    target = build_impl_target(max_reads=1, max_client_requests=0, max_msgs=8)
+    c = target.initial_states()[0]
+    _, c = _step(target, c, "Timeout", node=1)
+    for _ in range(12):  # elect 1; its entry of term 2 commits
+        if not c.net:
+            break
+        _, c = _step(target, c, "Deliver")
+    assert c.node(1).raft.raft_log.committed == 2
+    _, c = _step(target, c, "ReadIndex", node=1)
+    leader = abstract(target.params, c).servers[0]
+    assert leader.reads == ((1, 2, 0, 2),) and leader.served == ()
+    heartbeats = [m for m, _ in abstract(target.params, c).network if m.type == MsgType.HEARTBEAT]
+    assert heartbeats and all(m.context == 1 for m in heartbeats)
+    for _ in range(8):
+        if not c.net:
+            break
+        _, c = _step(target, c, "Deliver")
+    leader = abstract(target.params, c).servers[0]
+    assert leader.reads == () and leader.served == ((1, 2, 2),)
+    read_linearizable = next(p for p in target.properties() if p.name == "ReadLinearizable")
+    assert read_linearizable.check(c)

@@ -416,3 +416,21 @@ def test_client_entry_committed_goal_by_a_script():
     assert not inv.client_entry_committed(P, s)
     s = replicate_to_2(s)
     assert inv.client_entry_committed(P, s)
+
+
+def test_read_linearizable_fails_on_a_read_answered_below_a_committed_index():
+    s = start()
+    ok = with_servers(s, s1={"served": ((1, 3, 3),)})
+    assert inv.read_linearizable(P, ok)
+    stale = with_servers(s, s1={"served": ((1, 2, 3),)})
+    assert not inv.read_linearizable(P, stale)
+
+
+def test_a_read_before_the_leader_commits_in_its_term_is_dropped():
+    p = replace(P, max_reads=1)
+    s = step(start(p), "Timeout", 1, p=p)
+    s = deliver(s, VOTE_REQ, 1, 2, p=p)
+    s = deliver(s, MsgType.VOTE_RESP, 2, 1, p=p)  # leader of term 2, nothing of it committed
+    after = step(s, "ReadIndex", 1, p=p)
+    assert after.servers[0].reads == () and after.servers[0].served == ()
+    assert after.budget.reads == 1

@@ -26,6 +26,7 @@ from raft_ref.eraftpb import ConfState
 from raft_ref.errors import ProposalDropped, StepPeerNotFound
 from raft_ref.raft import StateRole
 from raft_ref.raw_node import RawNode
+from raft_ref.read_only import ReadState
 from raft_ref.storage import MemStorage
 
 Node = RawNode[MemStorage]
@@ -55,8 +56,7 @@ def perform(
             node_id = args[0]
             assert isinstance(node_id, int)
             node = _NODE_EVENTS[name](settings, after, after.node_to_change(node_id), args)
-            after.send(handle_ready(node))
-            after.replace_node(node_id, node)
+            _settle(after, node_id, node)
     except Exception as error:
         failed = c.derive()
         failed.error = f"{type(error).__name__}: {error}"
@@ -71,8 +71,29 @@ def _deliver(c: Cluster, key: MessageKey) -> None:
         node.step(m)
     except StepPeerNotFound:
         return  # a response from a node it keeps no progress for: dropped by RawNode
-    c.send(handle_ready(node))
-    c.replace_node(m.to, node)
+    _settle(c, m.to, node)
+
+
+def _settle(c: Cluster, node_id: int, node: Node) -> None:
+    """Runs the node's application loop, sends what it sends, keeps the reads it
+    answered (with the index each had to reach) and puts the node back."""
+    reads: list[ReadState] = []
+    c.send(handle_ready(node, reads))
+    c.replace_node(node_id, node)
+    if reads:
+        answered = tuple(
+            (number, rs.index, c.read_required[number - 1])
+            for rs in reads
+            if (number := read_number(rs.request_ctx)) > 0
+        )
+        served = list(c.served)
+        served[node_id - 1] = (*served[node_id - 1], *answered)
+        c.served = tuple(served)
+
+
+def read_number(ctx: bytes) -> int:
+    """The number of a ReadIndex request from its context (`read N`), 0 for none."""
+    return int(ctx[5:]) if ctx.startswith(b"read ") else 0
 
 
 NodeEvent = Callable[[ClusterSettings, Cluster, Node, tuple[object, ...]], Node]
@@ -136,6 +157,18 @@ def _restart(settings: ClusterSettings, c: Cluster, node: Node, args: tuple[obje
     return RawNode(config, raft.raft_log.store.clone())
 
 
+def _read_index(
+    settings: ClusterSettings, c: Cluster, node: Node, args: tuple[object, ...]
+) -> Node:
+    """A client asks for a read index; the request remembers the highest index
+    committed anywhere now (what its answer must reach)."""
+    c.used = c.used._replace(reads=c.used.reads + 1)
+    required = max(slot.node.raft.raft_log.committed for slot in c.slots)
+    c.read_required = (*c.read_required, required)
+    node.read_index(b"read %d" % c.used.reads)
+    return node
+
+
 def _transfer_leader(
     settings: ClusterSettings, c: Cluster, node: Node, args: tuple[object, ...]
 ) -> Node:
@@ -153,4 +186,5 @@ _NODE_EVENTS: dict[str, NodeEvent] = {
     "ProposeMembershipChange": _propose_membership_change,
     "Restart": _restart,
     "TransferLeader": _transfer_leader,
+    "ReadIndex": _read_index,
 }

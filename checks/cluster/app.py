@@ -28,6 +28,7 @@ from raft_ref.eraftpb import (
 )
 from raft_ref.errors import Error, NoPendingMembershipChange
 from raft_ref.raw_node import RawNode, Ready
+from raft_ref.read_only import ReadState
 from raft_ref.storage import MemStorage, MemStorageCore
 
 Node = RawNode[MemStorage]
@@ -43,16 +44,19 @@ class UnsettledNode(Exception):
     """The application loop kept getting Readys: the node does not settle."""
 
 
-def handle_ready(node: Node) -> list[Message]:
+def handle_ready(node: Node, reads: list[ReadState] | None = None) -> list[Message]:
     """Runs the application loop on `node` until it has nothing ready; returns the
-    messages to put on the network. A configuration change that raft-rs refuses (other
-    than a repeated Finalize) is raised."""
+    messages to put on the network, and adds the reads answered to `reads`. A
+    configuration change that raft-rs refuses (other than a repeated Finalize) is
+    raised."""
     sent: list[Message] = []
     for _ in range(READY_ROUNDS):
         if not node.has_ready():
             return sent
         rd = node.ready()
         sent.extend(rd.messages)
+        if reads is not None:
+            reads.extend(rd.read_states)
         for _index, error in process_ready(node, rd):
             if not isinstance(error, NoPendingMembershipChange):
                 raise error

@@ -16,6 +16,7 @@ from model.state import Budget
 from raft_ref.config import Config
 from raft_ref.eraftpb import ConfState, Message
 from raft_ref.raw_node import RawNode
+from raft_ref.read_only import ReadOnlyOption
 from raft_ref.storage import MemStorage
 
 MessageKey = tuple[object, ...]
@@ -30,6 +31,7 @@ class ClusterSettings:
     pre_vote: bool = False
     check_quorum: bool = False
     skip_bcast_commit: bool = False
+    read_lease_based: bool = False
     # Ticks. The randomized election timeout is drawn from [election_tick,
     # election_tick + 1): one value, so it is the same for every seed and node.
     election_tick: int = 2
@@ -54,6 +56,9 @@ class ClusterSettings:
             pre_vote=self.pre_vote,
             check_quorum=self.check_quorum,
             skip_bcast_commit=self.skip_bcast_commit,
+            read_only_option=ReadOnlyOption.LeaseBased
+            if self.read_lease_based
+            else ReadOnlyOption.Safe,
             seed=self.seed,
         )
         config.applied = applied
@@ -78,11 +83,24 @@ def node_key_hash(node: RawNode[MemStorage]) -> int:
     return hash(node_state_key(node))
 
 
+Served = tuple[tuple[int, int, int], ...]
+
+
 class Cluster:
     """Nodes (`slots[id - 1]`), the network (message key -> (message, copies)), the
     budget used, and the error that stopped the cluster, if any."""
 
-    __slots__ = ("_fingerprint", "abstract_state", "error", "message_keys", "net", "slots", "used")
+    __slots__ = (
+        "_fingerprint",
+        "abstract_state",
+        "error",
+        "message_keys",
+        "net",
+        "read_required",
+        "served",
+        "slots",
+        "used",
+    )
 
     def __init__(
         self,
@@ -90,11 +108,19 @@ class Cluster:
         net: dict[MessageKey, tuple[Message, int]],
         used: Budget,
         error: str | None = None,
+        *,
+        read_required: tuple[int, ...] = (),
+        served: tuple[Served, ...] = (),
     ) -> None:
         self.slots = slots
         self.net = net
         self.used = used
         self.error = error
+        # ReadIndex requests, by number - 1: the highest index committed anywhere when
+        # each was made; and each node's answered reads (request, index, that index),
+        # which the application keeps (raft-rs hands them over in `Ready.read_states`).
+        self.read_required = read_required
+        self.served = served or ((),) * len(slots)
         self._fingerprint: int | None = None
         # Filled in by `checks.refinement.abstract`: the model state and, for each model
         # message, the key of the implementation message standing for it.
@@ -103,7 +129,13 @@ class Cluster:
 
     def derive(self) -> Cluster:
         """A successor to modify: shares the nodes, copies the containers."""
-        return Cluster(list(self.slots), dict(self.net), self.used)
+        return Cluster(
+            list(self.slots),
+            dict(self.net),
+            self.used,
+            read_required=self.read_required,
+            served=self.served,
+        )
 
     def node(self, node_id: int) -> RawNode[MemStorage]:
         return self.slots[node_id - 1].node
@@ -147,17 +179,21 @@ class Cluster:
         if fp is None:
             nodes = tuple(slot.key_hash for slot in self.slots)
             network = tuple(sorted((hash(k), n) for k, (_, n) in self.net.items()))
-            fp = hash((nodes, network, self.used, self.error))
+            fp = hash((nodes, network, self.used, self.error, self.read_required, self.served))
             self._fingerprint = fp
         return fp
 
     # Pickling for worker processes: the caches are rebuilt on the other side.
     def __getstate__(self) -> tuple[object, ...]:
-        return ([s.node for s in self.slots], self.net, self.used, self.error)
+        nodes = [s.node for s in self.slots]
+        return (nodes, self.net, self.used, self.error, self.read_required, self.served)
 
     def __setstate__(self, state: tuple[object, ...]) -> None:
-        nodes, net, used, error = state
+        nodes, net, used, error, read_required, served = state
         assert isinstance(nodes, list) and isinstance(net, dict) and isinstance(used, tuple)
+        assert isinstance(read_required, tuple) and isinstance(served, tuple)
+        self.read_required = read_required
+        self.served = served
         self.slots = [NodeSlot(n) for n in nodes]
         self.net = net
         self.used = Budget(*used)

@@ -48,6 +48,7 @@ def cluster_settings(p: Params) -> ClusterSettings:
         pre_vote=p.pre_vote,
         check_quorum=p.check_quorum,
         skip_bcast_commit=p.skip_bcast_commit,
+        read_lease_based=p.read_lease_based,
         max_size_per_msg=0 if p.entries_per_append == 1 else _NO_LIMIT,
     )
 

@@ -133,7 +133,7 @@ def format_msg(m: Msg) -> str:
     kind = MsgType.NAMES[m.type]
     text = f"{kind} {m.src}->{m.dst} term {m.term}"
     if m.type in (MsgType.VOTE, MsgType.PRE_VOTE):
-        return f"{text} last ({m.idx}, term {m.log_term}){' transfer' if m.transfer else ''}"
+        return f"{text} last ({m.idx}, term {m.log_term}){' transfer' if m.context else ''}"
     if m.type == MsgType.APPEND:
         entries = ", ".join(_format_entry(e) for e in m.entries)
         return f"{text} prev ({m.idx}, term {m.log_term}) [{entries}] commit {m.commit}"
@@ -141,8 +141,11 @@ def format_msg(m: Msg) -> str:
         if m.reject:
             return f"{text} reject {m.idx} hint {m.hint}"
         return f"{text} index {m.idx}"
+    read = f" read {m.context}" if m.context else ""
     if m.type == MsgType.HEARTBEAT:
-        return f"{text} commit {m.commit}"
+        return f"{text} commit {m.commit}{read}"
+    if m.type == MsgType.HEARTBEAT_RESP:
+        return f"{text}{read}"
     return f"{text}{' reject' if m.reject else ''}"
 
 
@@ -188,4 +191,10 @@ def _describe_server(i: int, s: Server) -> dict[str, Any]:
         out["pending_conf_index"] = s.pending_conf
         if s.transferee:
             out["transferee"] = s.transferee
+        if s.reads:
+            out["pending_reads"] = [
+                {"read": r, "index": i, "acks": ids(a)} for r, i, a, _ in s.reads
+            ]
+    if s.served:
+        out["reads_served"] = [{"read": r, "index": i, "required": q} for r, i, q in s.served]
     return out
