@@ -336,11 +336,13 @@ def differences(impl: State, model: State) -> list[str]:
             x, y = getattr(a, field), getattr(b, field)
             if x != y:
                 out.append(f"server {i} {field}: implementation {x!r}, model {y!r}")
+    from checks.targets.model_target import format_msg  # noqa: PLC0415 (targets use this module)
+
     ours, theirs = dict(impl.network), dict(model.network)
     for m in sorted(set(ours) | set(theirs)):
         x, y = ours.get(m, 0), theirs.get(m, 0)
         if x != y:
-            out.append(f"network {m!r}: implementation {x} copies, model {y}")
+            out.append(f"network {format_msg(m)}: implementation {x} copies, model {y}")
     if impl.budget != model.budget:
         out.append(f"budget: implementation {impl.budget!r}, model {model.budget!r}")
     return out
