@@ -105,8 +105,9 @@ def _pending_reads(raft: Raft[MemStorage], required: tuple[int, ...]) -> tuple[A
     for ctx in read_only.read_index_queue:
         number = read_number(ctx)
         status = read_only.pending_read_index[ctx]
-        need = required[number - 1] if 0 < number <= len(required) else -1
-        out.append((number, status.index, _mask(status.acks), need))
+        need = _required(required, number)
+        origin = status.req.from_ or raft.id  # a read of the leader's own client has none
+        out.append((number, status.index, _mask(status.acks), need, origin))
     return tuple(out)
 
 
@@ -204,6 +205,11 @@ def abstract_message(m: Message, key: MessageKey | None = None) -> Msg:
         out = Msg(MsgType.HEARTBEAT_RESP, m.from_, m.to, m.term, context=read_number(m.context))
     elif t == _MT.MsgTimeoutNow:
         out = Msg(MsgType.TIMEOUT_NOW, m.from_, m.to, m.term)
+    elif t in (_MT.MsgReadIndex, _MT.MsgReadIndexResp) and len(m.entries) == 1:
+        # The index a read must reach is the cluster's record, filled in by `abstract`.
+        kind = MsgType.READ_INDEX if t == _MT.MsgReadIndex else MsgType.READ_INDEX_RESP
+        read = read_number(m.entries[0].data)
+        out = Msg(kind, m.from_, m.to, m.term, m.index, context=read)
     else:
         # Keep the implementation's type visible in reports: it travels in `idx`.
         out = Msg(MsgType.UNKNOWN, m.from_, m.to, m.term, int(t))
@@ -211,6 +217,10 @@ def abstract_message(m: Message, key: MessageKey | None = None) -> Msg:
         _msg_memo.clear()
     _msg_memo[key] = out
     return out
+
+
+def _required(required: tuple[int, ...], number: int) -> int:
+    return required[number - 1] if 0 < number <= len(required) else -1
 
 
 def _slot_server(slot: NodeSlot, servers: int, required: tuple[int, ...], served: Any) -> Server:
@@ -238,6 +248,8 @@ def abstract(p: Params, c: Cluster) -> State:
     keys: dict[Msg, MessageKey] = {}
     for key, (m, n) in c.net.items():
         msg = abstract_message(m, key)
+        if msg.type in (MsgType.READ_INDEX, MsgType.READ_INDEX_RESP):
+            msg = msg._replace(commit=_required(c.read_required, msg.context))
         counts[msg] = counts.get(msg, 0) + n
         # One concrete message stands for each abstract one (the least key), so that a
         # model action on a message names one implementation message.

@@ -137,8 +137,6 @@ def enabled(p: Params, state: State) -> list[Action]:
             if srv.is_proposer(i, s):
                 if budget.client_requests < p.max_client_requests:
                     add(Action("ClientRequest", (i,)))
-                if budget.reads < p.max_reads:
-                    add(Action("ReadIndex", (i,)))
                 if budget.transfers < p.max_transfers:
                     for j in ids(s.config.all_voters()):
                         add(Action("TransferLeader", (i, j)))
@@ -151,6 +149,8 @@ def enabled(p: Params, state: State) -> list[Action]:
                             add(Action("ProposeMembershipChange", (i, voters, learners)))
         elif srv.promotable(i, s) and not srv.unapplied_conf_committed(s):
             add(Action("Timeout", (i,)))
+        if budget.reads < p.max_reads:
+            add(Action("ReadIndex", (i,)))
         if crashes:
             add(Action("Restart", (i,)))
     drops = budget.drops < p.max_drops
@@ -212,11 +212,11 @@ def _propose_membership_change(
 
 
 def _read_index(p: Params, state: State, i: int) -> list[State]:
-    """A client asks leader `i` for a read index; the request is numbered, and carries
+    """A client asks server `i` for a read index; the request is numbered, and carries
     the highest index committed anywhere now, which its answer must not be below."""
     budget = state.budget._replace(reads=state.budget.reads + 1)
     required = max(s.commit for s in state.servers)
-    s, sent = srv.read_index(p, i, state.servers[i - 1], budget.reads, required)
+    s, sent = srv.read_index(p, i, state.servers[i - 1], budget.reads, required, i)
     return [_settled(p, state, i, s, sent, budget=budget)]
 
 

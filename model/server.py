@@ -185,31 +185,51 @@ def bcast_heartbeat(i: int, s: Server, context: int | None = None) -> list[Msg]:
     ]
 
 
-def read_index(p: Params, i: int, s: Server, request: int, required: int) -> Outcome:
-    """raft-rs `MsgReadIndex` at leader `i`: dropped until an entry of its term is
-    committed; answered at once with the commit index when LeaseBased or when the
-    leader alone is a quorum; else queued, and heartbeats ask a quorum to confirm."""
-    if term_at(s.log, s.commit) != s.term:
+def read_index(  # noqa: PLR0917 (a read request's fields)
+    p: Params, i: int, s: Server, request: int, required: int, origin: int
+) -> Outcome:
+    """raft-rs `MsgReadIndex` from server `origin` (itself, or a follower passing a
+    client's read on). A leader drops it until an entry of its term is committed,
+    answers at once with the commit index when LeaseBased or when it alone is a quorum,
+    and else queues it while heartbeats ask a quorum to confirm. A follower passes it to
+    the leader it knows, if any; a candidate drops it."""
+    if s.role == Role.FOLLOWER:
+        if not s.leader:
+            return s, []
+        return s, [Msg(MsgType.READ_INDEX, i, s.leader, 0, commit=required, context=request)]
+    if s.role != Role.LEADER or term_at(s.log, s.commit) != s.term:
         return s, []
     if p.read_lease_based or joint_has_quorum(s.config, bit(i), p.majority):
-        return s._replace(served=(*s.served, (request, s.commit, required))), []
-    s = s._replace(reads=(*s.reads, (request, s.commit, 0, required)))
+        return _answer_reads(i, s, ((request, s.commit, 0, required, origin),))
+    s = s._replace(reads=(*s.reads, (request, s.commit, 0, required, origin)))
     return s, bcast_heartbeat(i, s, request)
 
 
-def _confirm_read(p: Params, s: Server, m: Msg) -> Server:
+def _answer_reads(i: int, s: Server, reads: tuple[tuple[int, int, int, int, int], ...]) -> Outcome:
+    """The leader's answers: its own clients' reads become its read states, a
+    follower's go back to it (`MsgReadIndexResp`)."""
+    served = tuple((r, index, q) for r, index, _, q, origin in reads if origin == i)
+    sent = [
+        Msg(MsgType.READ_INDEX_RESP, i, origin, s.term, index, commit=q, context=r)
+        for r, index, _, q, origin in reads
+        if origin != i
+    ]
+    return (s._replace(served=(*s.served, *served)) if served else s), sent
+
+
+def _confirm_read(p: Params, s: Server, m: Msg) -> Outcome:
     """A heartbeat response confirming read `m.context`: once a quorum (the leader
     included) has, it and every read queued before it are answered."""
     position = next((k for k, r in enumerate(s.reads) if r[0] == m.context), None)
     if p.read_lease_based or position is None:
-        return s
-    request, index, acks, required = s.reads[position]
+        return s, []
+    request, index, acks, required, origin = s.reads[position]
     acks |= bit(m.src)
-    reads = (*s.reads[:position], (request, index, acks, required), *s.reads[position + 1 :])
+    read = (request, index, acks, required, origin)
+    reads = (*s.reads[:position], read, *s.reads[position + 1 :])
     if not joint_has_quorum(s.config, acks | bit(m.dst), p.majority):
-        return s._replace(reads=reads)
-    answered = tuple((r[0], r[1], r[3]) for r in reads[: position + 1])
-    return s._replace(reads=reads[position + 1 :], served=(*s.served, *answered))
+        return s._replace(reads=reads), []
+    return _answer_reads(m.dst, s._replace(reads=reads[position + 1 :]), reads[: position + 1])
 
 
 def heartbeat_timeout(p: Params, i: int, s: Server) -> list[Outcome]:
@@ -350,6 +370,8 @@ def ignored_forever(p: Params, d: Server, m: Msg) -> bool:
     candidacy or a leadership of `d`'s term that `d` does not hold (a server is
     candidate or leader at most once per term, and never becomes either at its current
     term)."""
+    if m.type == MsgType.READ_INDEX:
+        return False  # it carries no term
     if m.term < d.term:
         if m.type == MsgType.PRE_VOTE:
             return False  # answered with a refusal
@@ -390,6 +412,8 @@ def step(p: Params, s: Server, m: Msg) -> Outcome:
     """raft-rs `Raft::step` outside the leader lease: term checks first, then the handler
     for the message type and the receiver's role."""
     i = m.dst
+    if m.type == MsgType.READ_INDEX:  # travels without a term: no term checks
+        return read_index(p, i, s, m.context, m.commit, m.src)
     if m.term > s.term:
         # A pre-vote request, or a granted pre-vote response, never changes the term.
         keeps_term = m.type == MsgType.PRE_VOTE or (
@@ -423,6 +447,8 @@ def step(p: Params, s: Server, m: Msg) -> Outcome:
         return handle_append_entries(s._replace(leader=m.src), m)
     if m.type == MsgType.HEARTBEAT:
         return handle_heartbeat(s._replace(leader=m.src), m)
+    if m.type == MsgType.READ_INDEX_RESP:
+        return s._replace(served=(*s.served, (m.context, m.idx, m.commit))), []
     if m.type == MsgType.TIMEOUT_NOW and promotable(i, s) and not unapplied_conf_committed(s):
         # The leader hands over: campaign at once, without pre-vote.
         return campaign(p, i, s, pre_vote=False, transfer=True)
@@ -546,11 +572,13 @@ def handle_heartbeat_response(p: Params, s: Server, m: Msg) -> Outcome:
     not hold the whole log yet."""
     j = m.src
     s = s._replace(paused=s.paused & ~bit(j))
+    answers: list[Msg] = []
     if m.context:
-        s = _confirm_read(p, s, m)
+        s, answers = _confirm_read(p, s, m)
     if s.match[j - 1] < len(s.log):
-        return send_append(p, m.dst, s, j)
-    return s, []
+        s, sent = send_append(p, m.dst, s, j)
+        return s, sent + answers
+    return s, answers
 
 
 def _progress(  # noqa: PLR0917 (one peer's whole progress)

@@ -94,8 +94,8 @@ class Server(NamedTuple):
     transferee: int = 0  # raft-rs `lead_transferee`: the server a leader hands over to, 0: none
     # A leader's ReadIndex requests waiting for a quorum (raft-rs `ReadOnly`), oldest
     # first: (request, commit index when received, acks mask, index committed anywhere
-    # when it was made).
-    reads: tuple[tuple[int, int, int, int], ...] = ()
+    # when it was made, the server that asked).
+    reads: tuple[tuple[int, int, int, int, int], ...] = ()
     # The reads this server answered (raft-rs `read_states`, kept by the application):
     # (request, index served, index committed anywhere when it was made).
     served: tuple[tuple[int, int, int], ...] = ()
@@ -111,9 +111,14 @@ class MsgType:
     HEARTBEAT = 6
     HEARTBEAT_RESP = 7
     TIMEOUT_NOW = 8  # MsgTimeoutNow: a leader tells its transferee to campaign at once
+    # MsgReadIndex: a follower passes a client's read to its leader (without a term);
+    # MsgReadIndexResp: the leader's answer (`idx` the read index). `context` is the
+    # request's number and `commit` the index it must reach.
+    READ_INDEX = 9
+    READ_INDEX_RESP = 10
     # An implementation message the model has no counterpart for (the abstraction of a
     # cluster maps such a message here, so that no model step can produce it).
-    UNKNOWN = 9
+    UNKNOWN = 11
     NAMES = (
         "RequestVote",
         "RequestVoteResponse",
@@ -124,6 +129,8 @@ class MsgType:
         "Heartbeat",
         "HeartbeatResponse",
         "TimeoutNow",
+        "ReadIndex",
+        "ReadIndexResponse",
         "Unknown",
     )
 

@@ -74,7 +74,9 @@ def _rename_server(s: Server, perm: Perm, masks: tuple[int, ...]) -> tuple[Any, 
         masks[s.paused],
         s.pending_conf,
         perm[s.transferee - 1] + 1 if s.transferee else 0,
-        tuple((r, i, masks[a], q) for r, i, a, q in s.reads) if s.reads else s.reads,
+        tuple((r, i, masks[a], q, perm[o - 1] + 1) for r, i, a, q, o in s.reads)
+        if s.reads
+        else s.reads,
         s.served,
     )
 
@@ -153,7 +155,9 @@ def _renamed_hash(state: State, perm: Perm) -> int:
                 masks[s.paused],
                 s.pending_conf,
                 new_id[s.transferee],
-                tuple((r, i, masks[a], q) for r, i, a, q in s.reads) if s.reads else s.reads,
+                tuple((r, i, masks[a], q, new_id[o]) for r, i, a, q, o in s.reads)
+                if s.reads
+                else s.reads,
                 s.served,
             )
         )

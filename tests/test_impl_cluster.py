@@ -302,3 +302,27 @@ def test_a_safe_read_is_answered_once_a_quorum_confirms_and_refines_the_model() 
     assert leader.reads == () and leader.served == ((1, 2, 2),)
     read_linearizable = next(p for p in target.properties() if p.name == "ReadLinearizable")
     assert read_linearizable.check(c)
+
+
+def test_a_follower_passes_a_read_to_its_leader_and_gets_the_answer() -> None:
+    target = build_impl_target(max_reads=1, max_client_requests=0, max_msgs=8)
+    c = target.initial_states()[0]
+    _, c = _step(target, c, "Timeout", node=1)
+    for _ in range(12):  # elect 1; its entry commits and reaches the followers
+        if not c.net:
+            break
+        _, c = _step(target, c, "Deliver")
+    _, c = _step(target, c, "Heartbeat", node=1)
+    for _ in range(8):
+        if not c.net:
+            break
+        _, c = _step(target, c, "Deliver")
+    assert c.node(2).raft.leader_id == 1
+    _, c = _step(target, c, "ReadIndex", node=2)
+    (forwarded,) = [m for m, _ in abstract(target.params, c).network]
+    assert (forwarded.type, forwarded.src, forwarded.dst) == (MsgType.READ_INDEX, 2, 1)
+    for _ in range(10):
+        if not c.net:
+            break
+        _, c = _step(target, c, "Deliver")
+    assert abstract(target.params, c).servers[1].served == ((1, 2, 2),)

@@ -146,6 +146,10 @@ def format_msg(m: Msg) -> str:
         return f"{text} commit {m.commit}{read}"
     if m.type == MsgType.HEARTBEAT_RESP:
         return f"{text}{read}"
+    if m.type == MsgType.READ_INDEX:
+        return f"{kind} {m.src}->{m.dst} read {m.context}"
+    if m.type == MsgType.READ_INDEX_RESP:
+        return f"{text} read {m.context} index {m.idx}"
     return f"{text}{' reject' if m.reject else ''}"
 
 
@@ -193,7 +197,7 @@ def _describe_server(i: int, s: Server) -> dict[str, Any]:
             out["transferee"] = s.transferee
         if s.reads:
             out["pending_reads"] = [
-                {"read": r, "index": i, "acks": ids(a)} for r, i, a, _ in s.reads
+                {"read": r, "index": i, "acks": ids(a), "from": o} for r, i, a, _, o in s.reads
             ]
     if s.served:
         out["reads_served"] = [{"read": r, "index": i, "required": q} for r, i, q in s.served]
