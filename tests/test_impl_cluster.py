@@ -291,7 +291,7 @@ def test_a_safe_read_is_answered_once_a_quorum_confirms_and_refines_the_model() 
     assert c.node(1).raft.raft_log.committed == 2
     _, c = _step(target, c, "ReadIndex", node=1)
     leader = abstract(target.params, c).servers[0]
-    assert leader.reads == ((1, 2, 0, 2),) and leader.served == ()
+    assert leader.reads == ((1, 2, 0, 2, 1),) and leader.served == ()
     heartbeats = [m for m, _ in abstract(target.params, c).network if m.type == MsgType.HEARTBEAT]
     assert heartbeats and all(m.context == 1 for m in heartbeats)
     for _ in range(8):
