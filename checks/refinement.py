@@ -29,6 +29,7 @@ from model.actions import Action, outcomes
 from model.params import Params
 from model.server import ignored_forever
 from model.state import (
+    SNAPSHOT_ENTRY,
     Bag,
     Config,
     Entry,
@@ -54,7 +55,6 @@ _ROLE = {
     StateRole.Candidate: Role.CANDIDATE,
     StateRole.Leader: Role.LEADER,
 }
-_SNAPSHOT_ENTRY = Entry(1, Kind.SNAPSHOT)
 
 
 class NotAbstractable(Exception):
@@ -117,7 +117,7 @@ def abstract_server(
     log = raft.raft_log
     if log.first_index() != 2:
         raise NotAbstractable("the model has no compacted logs")
-    entries = (_SNAPSHOT_ENTRY, *map(abstract_entry, log.all_entries()))
+    entries = (SNAPSHOT_ENTRY, *map(abstract_entry, log.all_entries()))
     prs = raft.prs()
     conf = prs.configuration
     nxt = prs.next_configuration

@@ -62,10 +62,6 @@ class Config(NamedTuple):
     def joint(self) -> bool:
         return self.next_voters != 0
 
-    def voter_masks(self) -> tuple[int, ...]:
-        """The voter sets whose majorities elections and commits need."""
-        return (self.voters, self.next_voters) if self.next_voters else (self.voters,)
-
     def all_voters(self) -> int:
         return self.voters | self.next_voters
 

@@ -17,6 +17,7 @@ this machine and shut down after. Ray is optional: `pip install 'raft-ref[cluste
 
 from __future__ import annotations
 
+import importlib
 import logging
 import os
 import signal
@@ -30,9 +31,10 @@ from checks.engine.search import UnsupportedOptions
 from checks.engine.target import Target
 from checks.engine.visited import FingerprintTable
 
+# Optional (the `cluster` extra): the type checker sees `Any` whether it is installed.
 ray: Any
 try:
-    import ray
+    ray = importlib.import_module("ray")
 except ImportError:  # pragma: no cover - depends on the installed extras
     ray = None
 

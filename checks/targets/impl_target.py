@@ -31,7 +31,6 @@ from checks.targets import model_target
 from model.actions import MESSAGE_ACTIONS, Action, action_kind, enabled, within_bounds
 from model.invariants import GOALS, INVARIANTS, STEP_INVARIANTS
 from model.params import Params, for_cluster
-from model.state import State
 
 _MASK64 = (1 << 64) - 1
 # raft-rs `max_size_per_msg` for "no limit".
@@ -120,9 +119,6 @@ class ImplTarget(BaseTarget[Cluster, Action]):
             )
         return props
 
-    def _abstract(self, c: Cluster) -> State:
-        return abstract(self.params, c)
-
     def _refines(self, before: Cluster, action: Action, after: Cluster) -> bool:
         if after.error is not None:
             return True  # reported by NoImplementationError
@@ -195,7 +191,7 @@ class ImplTarget(BaseTarget[Cluster, Action]):
         ]
         out["used"] = state.used._asdict()
         try:
-            out["abstract"] = model_target.describe_state(self._abstract(state))
+            out["abstract"] = model_target.describe_state(abstract(self.params, state))
         except NotAbstractable as error:
             out["abstract"] = {"error": str(error)}
         return out
