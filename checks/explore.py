@@ -225,6 +225,13 @@ def build_parser(targets: Mapping[str, TargetChoice]) -> OneLineParser:
         "--max-reads", type=_count(0), metavar="N", help="ReadIndex requests (default 0)"
     )
     limits.add_argument(
+        "--max-compactions",
+        type=_count(0),
+        metavar="N",
+        help="log compactions up to the applied index, after which leaders send "
+        "snapshots (default 0)",
+    )
+    limits.add_argument(
         "--changes",
         type=_names(CHANGE_RULES, empty=True),
         metavar="RULES",

@@ -29,6 +29,7 @@ from model.actions import Action, outcomes
 from model.params import Params
 from model.server import ignored_forever
 from model.state import (
+    COMPACTED,
     SNAPSHOT_ENTRY,
     Bag,
     Config,
@@ -41,11 +42,19 @@ from model.state import (
     State,
     bit,
 )
-from raft_ref.eraftpb import ConfChangeType, EntryType, Message, MessageType, decode_conf_change
+from raft_ref.eraftpb import (
+    ConfChangeType,
+    ConfState,
+    EntryType,
+    Message,
+    MessageType,
+    decode_conf_change,
+)
 from raft_ref.eraftpb import Entry as ImplEntry
-from raft_ref.errors import StepPeerNotFound
+from raft_ref.errors import Compacted, StepPeerNotFound
 from raft_ref.progress import ProgressState
 from raft_ref.raft import CAMPAIGN_TRANSFER, Raft, StateRole
+from raft_ref.raft_log import RaftLog
 from raft_ref.storage import MemStorage
 
 _MT = MessageType
@@ -111,24 +120,46 @@ def _pending_reads(raft: Raft[MemStorage], required: tuple[int, ...]) -> tuple[A
     return tuple(out)
 
 
+def abstract_log(log: RaftLog[MemStorage]) -> tuple[Entry, ...]:
+    """A node's log as the model keeps it: every index up to the last, those compacted
+    away as `COMPACTED`, the one of the snapshot the log starts after (when its term is
+    still known) as that snapshot's label."""
+    first = log.first_index()
+    entries = tuple(map(abstract_entry, log.all_entries()))
+    if first == 2 and log.term(1) == 1:
+        return (SNAPSHOT_ENTRY, *entries)
+    try:
+        label: Entry = Entry(log.term(first - 1), Kind.SNAPSHOT)
+    except Compacted:
+        label = COMPACTED
+    return (*(COMPACTED,) * (first - 2), label, *entries)
+
+
+def abstract_config(conf: Any, nxt: Any, start: int) -> Config:
+    """A configuration (raft-rs `Configuration`s, the next one while joint) as the model
+    keeps it."""
+    if nxt is None:
+        return Config(_mask(conf.voters), _mask(conf.learners))
+    return Config(
+        _mask(conf.voters), _mask(conf.learners), _mask(nxt.voters), _mask(nxt.learners), start
+    )
+
+
 def abstract_server(
-    raft: Raft[MemStorage], servers: int, required: tuple[int, ...] = (), served: Any = ()
+    raft: Raft[MemStorage],
+    servers: int,
+    required: tuple[int, ...] = (),
+    served: Any = (),
+    compaction: bool = False,
 ) -> Server:
+    """A node as the model sees it; `recent_active` only when logs may be compacted
+    (otherwise it decides nothing the model keeps)."""
     log = raft.raft_log
-    if log.first_index() != 2:
-        raise NotAbstractable("the model has no compacted logs")
-    entries = (SNAPSHOT_ENTRY, *map(abstract_entry, log.all_entries()))
+    entries = abstract_log(log)
     prs = raft.prs()
-    conf = prs.configuration
-    nxt = prs.next_configuration
     change = raft.pending_membership_change
-    if nxt is not None:
-        start = change.start_index if change is not None else 0
-        config = Config(
-            _mask(conf.voters), _mask(conf.learners), _mask(nxt.voters), _mask(nxt.learners), start
-        )
-    else:
-        config = Config(_mask(conf.voters), _mask(conf.learners))
+    start = change.start_index if change is not None else 0
+    config = abstract_config(prs.configuration, prs.next_configuration, start)
     role = _ROLE[raft.state]
     granted = rejected = 0
     if role in (Role.CANDIDATE, Role.PRE_CANDIDATE):
@@ -139,7 +170,8 @@ def abstract_server(
                 rejected |= bit(voter)
     match = [0] * servers
     next_ = [0] * servers
-    replicate = paused = 0
+    snapshot = [0] * servers
+    replicate = paused = active = 0
     if role == Role.LEADER:
         for node_id, pr in prs.iter():
             match[node_id - 1] = pr.matched
@@ -147,9 +179,11 @@ def abstract_server(
             if pr.state == ProgressState.Replicate:
                 replicate |= bit(node_id)
             elif pr.state == ProgressState.Snapshot:
-                raise NotAbstractable(f"progress of {node_id} is in Snapshot state")
-            if pr.is_paused():
+                snapshot[node_id - 1] = pr.pending_snapshot
+            elif pr.is_paused():
                 paused |= bit(node_id)
+            if compaction and pr.recent_active and node_id != raft.id:
+                active |= bit(node_id)
     return Server(
         term=raft.term,
         vote=raft.vote,
@@ -169,6 +203,9 @@ def abstract_server(
         transferee=raft.lead_transferee or 0,
         reads=_pending_reads(raft, required) if raft.read_only.read_index_queue else (),
         served=served,
+        active=active,
+        snapshot=tuple(snapshot) if any(snapshot) else (),
+        is_learner=raft.is_learner,
     )
 
 
@@ -205,6 +242,8 @@ def abstract_message(m: Message, key: MessageKey | None = None) -> Msg:
         out = Msg(MsgType.HEARTBEAT_RESP, m.from_, m.to, m.term, context=read_number(m.context))
     elif t == _MT.MsgTimeoutNow:
         out = Msg(MsgType.TIMEOUT_NOW, m.from_, m.to, m.term)
+    elif t == _MT.MsgSnapshot and m.snapshot is not None:
+        out = _abstract_snapshot(m)
     elif t in (_MT.MsgReadIndex, _MT.MsgReadIndexResp) and len(m.entries) == 1:
         # The index a read must reach is the cluster's record, filled in by `abstract`.
         kind = MsgType.READ_INDEX if t == _MT.MsgReadIndex else MsgType.READ_INDEX_RESP
@@ -219,16 +258,33 @@ def abstract_message(m: Message, key: MessageKey | None = None) -> Msg:
     return out
 
 
+def _abstract_snapshot(m: Message) -> Msg:
+    assert m.snapshot is not None
+    meta = m.snapshot.metadata
+    cs = meta.conf_state
+    config = Config(_mask(cs.nodes), _mask(cs.learners))
+    if meta.pending_membership_change_index:
+        pending = meta.pending_membership_change or ConfState()
+        config = config._replace(
+            next_voters=_mask(pending.nodes),
+            next_learners=_mask(pending.learners),
+            start=meta.pending_membership_change_index,
+        )
+    return Msg(MsgType.SNAPSHOT, m.from_, m.to, m.term, meta.index, meta.term, config=config)
+
+
 def _required(required: tuple[int, ...], number: int) -> int:
     return required[number - 1] if 0 < number <= len(required) else -1
 
 
-def _slot_server(slot: NodeSlot, servers: int, required: tuple[int, ...], served: Any) -> Server:
+def _slot_server(
+    slot: NodeSlot, servers: int, required: tuple[int, ...], served: Any, compaction: bool
+) -> Server:
     # Cached on the slot: a slot is one node state, and the reads it made and answered
     # are the same in every cluster that shares it.
     server = slot.abstract
     if server is None:
-        server = abstract_server(slot.node.raft, servers, required, served)
+        server = abstract_server(slot.node.raft, servers, required, served, compaction)
         slot.abstract = server
     assert isinstance(server, Server)
     return server
@@ -241,7 +297,7 @@ def abstract(p: Params, c: Cluster) -> State:
         assert isinstance(known, State)
         return known
     servers = tuple(
-        _slot_server(slot, p.servers, c.read_required, served)
+        _slot_server(slot, p.servers, c.read_required, served, p.compaction)
         for slot, served in zip(c.slots, c.served, strict=True)
     )
     counts: dict[Msg, int] = {}

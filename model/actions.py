@@ -5,8 +5,8 @@ The actions are the environment's events: a server's election timer fires
 (`Timeout`), a leader's heartbeat timer fires (`Heartbeat`), a client proposes
 (`ClientRequest`), an operator proposes a membership change
 (`ProposeMembershipChange`), a client asks a leader to hand over to another server
-(`TransferLeader`) or for a read index (`ReadIndex`), a server crashes and restarts
-(`Restart`), and the network
+(`TransferLeader`) or for a read index (`ReadIndex`), a server's application
+compacts its log (`Compact`), a server crashes and restarts (`Restart`), and the network
 delivers, loses or duplicates a message (`Deliver`, `Drop`, `Duplicate`). Everything
 the protocol does in answer — a new leader's entry and broadcast, commit advancing, the
 application loop applying entries and appending Finalize — happens inside that one
@@ -151,6 +151,8 @@ def enabled(p: Params, state: State) -> list[Action]:
             add(Action("Timeout", (i,)))
         if budget.reads < p.max_reads:
             add(Action("ReadIndex", (i,)))
+        if budget.compactions < p.max_compactions and srv.can_compact(s):
+            add(Action("Compact", (i,)))
         if crashes:
             add(Action("Restart", (i,)))
     drops = budget.drops < p.max_drops
@@ -226,8 +228,14 @@ def _transfer_leader(p: Params, state: State, i: int, j: int) -> list[State]:
     return [_settled(p, state, i, s, sent, budget=budget)]
 
 
+def _compact(p: Params, state: State, i: int) -> list[State]:
+    s = srv.compact(state.servers[i - 1])
+    budget = state.budget._replace(compactions=state.budget.compactions + 1)
+    return [_put(p, state, i, s, [], budget=budget)]
+
+
 def _restart(p: Params, state: State, i: int) -> list[State]:
-    s = srv.restart(p, state.servers[i - 1])
+    s = srv.restart(p, i, state.servers[i - 1])
     budget = state.budget._replace(crashes=state.budget.crashes + 1)
     return [_settled(p, state, i, s, [], budget=budget)]
 
@@ -258,6 +266,7 @@ _STEPS: dict[str, Any] = {
     "Restart": _restart,
     "TransferLeader": _transfer_leader,
     "ReadIndex": _read_index,
+    "Compact": _compact,
     "Deliver": _deliver,
     "Drop": _drop,
     "Duplicate": _duplicate,

@@ -26,10 +26,17 @@ CHANGE_RULES = (
 # Behaviours of raft-rs 0.6.0-alpha that break a safety rule (raft_ref/QUIRKS.md). The
 # model keeps the rule, so the explorer reports each as the property it breaks; naming
 # a quirk in `Params.left_out` leaves the behaviour that triggers it out of a run.
+SNAPSHOT_LABEL_QUIRK = "snapshot_labelled_with_hard_state_term"
 QUIRKS = {
     "promoted_learner_loses_progress": (
         "a learner promoted by joint consensus loses its progress at Finalize and the "
         "leader's next commit panics (left out: no `promote` membership changes)"
+    ),
+    SNAPSHOT_LABEL_QUIRK: (
+        "MemStorage labels a snapshot with the hard state's term, not its last entry's "
+        "(#408): a server restored from one claims a newer log than it holds, can be "
+        "elected without a committed entry and overwrite it (left out: snapshots "
+        "labelled with their last entry's term, raft-rs's later fix)"
     ),
 }
 
@@ -51,6 +58,7 @@ BOUND_NAMES = (
     "max_duplicates",
     "max_transfers",
     "max_reads",
+    "max_compactions",
     "changes",
     "heartbeats",
     "entries_per_append",
@@ -85,6 +93,7 @@ class Params:
     max_duplicates: int = 0
     max_transfers: int = 0  # leader transfer requests
     max_reads: int = 0  # ReadIndex requests
+    max_compactions: int = 0  # log compactions (each up to the applied index)
     # The defaults add the spare as a voter, or shrink to any one voter (which removes
     # the leader when another voter remains): depth 12 then reaches every goal.
     changes: tuple[str, ...] = ("add_voter", "shrink_to_one")
@@ -100,6 +109,14 @@ class Params:
     @property
     def servers(self) -> int:
         return self.nodes + self.spares
+
+    @property
+    def compaction(self) -> bool:
+        """Whether logs may be compacted (and leaders send snapshots)."""
+        return self.max_compactions > 0
+
+    def left_out_quirk(self, name: str) -> bool:
+        return name in self.left_out
 
     def majority(self, voters: int) -> int:
         """How many of `voters` voters form a quorum (raft-rs `majority`)."""

@@ -17,9 +17,10 @@ the model allows.
 
 from __future__ import annotations
 
-from model.params import Params
+from model.params import SNAPSHOT_LABEL_QUIRK, Params
 from model.quorum import joint_committed_index, joint_has_quorum, joint_vote_result
 from model.state import (
+    COMPACTED,
     VOTE_RESPONSE,
     Config,
     Entry,
@@ -60,6 +61,8 @@ def reset(s: Server, term: int) -> Server:
         pending_conf=0,
         transferee=0,
         reads=(),
+        active=0,
+        snapshot=(),
     )
 
 
@@ -147,12 +150,15 @@ def maybe_commit(p: Params, s: Server) -> Server:
 def send_append(p: Params, i: int, s: Server, j: int) -> Outcome:
     """raft-rs `send_append`: unless the peer is paused, send the entries from its next
     index on (at most `entries_per_append`; none when it is up to date) with the commit
-    index. A probed peer is then paused; a replicated one moves on optimistically."""
+    index. A probed peer is then paused; a replicated one moves on optimistically. When
+    the entries (or the term before them) are compacted away, a snapshot goes instead."""
     flag = bit(j)
-    if s.paused & flag:
+    if s.paused & flag or (s.snapshot and s.snapshot[j - 1]):
         return s, []
     k = j - 1
     prev = s.next[k] - 1
+    if prev < 1 or s.log[prev - 1] == COMPACTED:
+        return send_snapshot(p, i, s, j)
     limit = p.entries_per_append
     entries = s.log[prev : prev + limit] if limit else s.log[prev:]
     m = Msg(MsgType.APPEND, i, j, s.term, prev, term_at(s.log, prev), entries, s.commit)
@@ -163,6 +169,37 @@ def send_append(p: Params, i: int, s: Server, j: int) -> Outcome:
         else:
             s = s._replace(paused=s.paused | flag)
     return s, [m]
+
+
+def send_snapshot(p: Params, i: int, s: Server, j: int) -> Outcome:
+    """raft-rs `prepare_send_snapshot`: only to a peer heard from recently; the peer
+    enters Snapshot state. `MemStorage::snapshot` cuts it at the commit index the
+    storage holds (the applied one: the application persists and applies every Ready
+    before the next event) with the configuration applied there, and labels it with
+    the hard state's term: raft-rs #408, unless that quirk is left out, when it is
+    labelled with its last entry's term (raft-rs's later fix)."""
+    if not s.active & bit(j):
+        return s, []
+    index = s.applied
+    label = term_at(s.log, index) if p.left_out_quirk(SNAPSHOT_LABEL_QUIRK) else s.term
+    snapshots = s.snapshot or _NONE[len(s.match)]
+    snapshots = (*snapshots[: j - 1], index, *snapshots[j:])
+    s = s._replace(snapshot=snapshots, replicate=s.replicate & ~bit(j), paused=s.paused & ~bit(j))
+    return s, [Msg(MsgType.SNAPSHOT, i, j, s.term, index, label, config=s.config)]
+
+
+def _leave_snapshot_state(s: Server, j: int) -> Server:
+    """raft-rs `become_probe` from Snapshot state: probe from past the snapshot (or
+    the match, if further)."""
+    k = j - 1
+    pending = s.snapshot[k]
+    snapshots = (*s.snapshot[:k], 0, *s.snapshot[k + 1 :])
+    nxt = max(s.match[k] + 1, pending + 1)
+    return s._replace(
+        snapshot=snapshots if any(snapshots) else (),
+        next=(*s.next[:k], nxt, *s.next[k + 1 :]),
+        paused=s.paused & ~bit(j),
+    )
 
 
 def bcast_append(p: Params, i: int, s: Server, sent: list[Msg] | None = None) -> Outcome:
@@ -245,6 +282,10 @@ def heartbeat_timeout(p: Params, i: int, s: Server) -> list[Outcome]:
         outcomes.append((aborted, bcast_heartbeat(i, aborted)))
     if p.check_quorum:
         outcomes.append((become_follower(s, s.term, 0), []))
+        if s.active and joint_has_quorum(s.config, s.active | bit(i), p.majority):
+            # The check passed: every peer must be heard from again (`recent_active`).
+            checked = s._replace(active=0, transferee=0)
+            outcomes.append((checked, bcast_heartbeat(i, checked)))
     return outcomes
 
 
@@ -320,8 +361,14 @@ def begin_membership_change(p: Params, s: Server, entry: Entry, index: int) -> S
         added = config.members() & ~c.members()
         nxt = tuple(len(s.log) + 1 if added & (1 << k) else n for k, n in enumerate(s.next))
         match = tuple(0 if added & (1 << k) else m for k, m in enumerate(s.match))
+        # They also count as recently active (raft-rs marks them so).
+        active = s.active | added if p.compaction else 0
         s = s._replace(
-            match=match, next=nxt, replicate=s.replicate & ~added, paused=s.paused & ~added
+            match=match,
+            next=nxt,
+            replicate=s.replicate & ~added,
+            paused=s.paused & ~added,
+            active=active,
         )
     # A Begin also counts as the pending conf change of the one-at-a-time rule.
     return s._replace(config=config, pending_conf=max(s.pending_conf, index))
@@ -348,8 +395,30 @@ def finalize_membership_change(p: Params, s: Server) -> Server:
             next=tuple(n if kept & (1 << k) else 0 for k, n in enumerate(s.next)),
             replicate=s.replicate & kept,
             paused=s.paused & kept,
+            active=s.active & kept,
+            snapshot=_kept(s.snapshot, kept),
         )
     return s._replace(config=new)
+
+
+def _kept(snapshot: tuple[int, ...], kept: int) -> tuple[int, ...]:
+    if not snapshot:
+        return snapshot
+    left = tuple(index if kept & (1 << k) else 0 for k, index in enumerate(snapshot))
+    return left if any(left) else ()
+
+
+def compact(s: Server) -> Server:
+    """The application compacts its log up to the applied index (raft-rs
+    `MemStorage::compact(applied)`): every entry before it is gone."""
+    kept = s.applied - 1
+    return s._replace(log=(COMPACTED,) * kept + s.log[kept:])
+
+
+def can_compact(s: Server) -> bool:
+    """Whether compacting at the applied index discards an entry (raft-rs does nothing
+    when no entry before the applied one is still held)."""
+    return any(e.kind != Kind.SNAPSHOT for e in s.log[: s.applied - 1])
 
 
 def unapplied_conf_committed(s: Server) -> bool:
@@ -358,6 +427,8 @@ def unapplied_conf_committed(s: Server) -> bool:
 
 
 # --- receiving a message --------------------------------------------------------------
+
+_FROM_LEADER = (MsgType.APPEND, MsgType.HEARTBEAT, MsgType.SNAPSHOT)
 
 _RESPONSES = frozenset(
     {MsgType.VOTE_RESP, MsgType.PRE_VOTE_RESP, MsgType.APPEND_RESP, MsgType.HEARTBEAT_RESP}
@@ -420,7 +491,7 @@ def step(p: Params, s: Server, m: Msg) -> Outcome:
             m.type == MsgType.PRE_VOTE_RESP and not m.reject
         )
         if not keeps_term:
-            leader = m.src if m.type in (MsgType.APPEND, MsgType.HEARTBEAT) else 0
+            leader = m.src if m.type in _FROM_LEADER else 0
             s = become_follower(s, m.term, leader)
     elif m.term < s.term:
         if (p.check_quorum or p.pre_vote) and m.type in (MsgType.APPEND, MsgType.HEARTBEAT):
@@ -440,13 +511,15 @@ def step(p: Params, s: Server, m: Msg) -> Outcome:
     if s.role != Role.FOLLOWER:
         if m.type in (MsgType.VOTE_RESP, MsgType.PRE_VOTE_RESP):
             return handle_vote_response(p, s, m)
-        if m.type not in (MsgType.APPEND, MsgType.HEARTBEAT):
+        if m.type not in _FROM_LEADER:
             return s, []
         s = become_follower(s, m.term, m.src)  # a leader exists at this term
     if m.type == MsgType.APPEND:
         return handle_append_entries(s._replace(leader=m.src), m)
     if m.type == MsgType.HEARTBEAT:
         return handle_heartbeat(s._replace(leader=m.src), m)
+    if m.type == MsgType.SNAPSHOT:
+        return handle_snapshot(s._replace(leader=m.src), m)
     if m.type == MsgType.READ_INDEX_RESP:
         return s._replace(served=(*s.served, (m.context, m.idx, m.commit))), []
     if m.type == MsgType.TIMEOUT_NOW and promotable(i, s) and not unapplied_conf_committed(s):
@@ -523,6 +596,27 @@ def handle_heartbeat(s: Server, m: Msg) -> Outcome:
     return s, [Msg(MsgType.HEARTBEAT_RESP, m.dst, m.src, s.term, context=m.context)]
 
 
+def handle_snapshot(s: Server, m: Msg) -> Outcome:
+    """raft-rs `handle_snapshot` and `restore`: a snapshot behind the commit index, or
+    one whose index and term the log already has (commit moves up to it), or one that
+    would make a voter a learner is not installed, and the answer is the commit index.
+    Installed, it replaces the whole log and the configuration, and the answer is its
+    index."""
+    i, index, label = m.dst, m.idx, m.log_term
+    config = m.config
+    if index < s.commit:
+        return s, [Msg(MsgType.APPEND_RESP, i, m.src, s.term, s.commit)]
+    if term_at(s.log, index) == label:
+        s = s._replace(commit=index)
+        return s, [Msg(MsgType.APPEND_RESP, i, m.src, s.term, index)]
+    if not s.is_learner and config.learners & bit(i):
+        return s, [Msg(MsgType.APPEND_RESP, i, m.src, s.term, s.commit)]
+    log = (COMPACTED,) * (index - 1) + (Entry(label, Kind.SNAPSHOT),)
+    is_learner = s.is_learner and not config.voters & bit(i)
+    s = s._replace(log=log, commit=index, config=config, is_learner=is_learner)
+    return s, [Msg(MsgType.APPEND_RESP, i, m.src, s.term, index)]
+
+
 def handle_append_response(p: Params, s: Server, m: Msg) -> Outcome:
     """raft-rs `handle_append_response` and the tail of `step_leader`: a rejection moves
     the peer's next index back (`maybe_decr_to`) and probes again; a success raises its
@@ -531,6 +625,8 @@ def handle_append_response(p: Params, s: Server, m: Msg) -> Outcome:
     i, j = m.dst, m.src
     k, flag = j - 1, bit(j)
     matched, nxt = s.match[k], s.next[k]
+    if p.compaction:
+        s = s._replace(active=s.active | flag)
     if m.reject:
         if s.replicate & flag:
             if m.idx <= matched:
@@ -552,9 +648,17 @@ def handle_append_response(p: Params, s: Server, m: Msg) -> Outcome:
     sent = []
     if s.transferee == j and matched == len(s.log):
         sent.append(Msg(MsgType.TIMEOUT_NOW, i, j, s.term))  # the transferee caught up
-    if not s.replicate & flag:
-        nxt = matched + 1
-    s = _progress(s, k, matched, nxt, s.replicate | flag, s.paused & ~flag)
+    if s.snapshot and s.snapshot[k]:
+        # Snapshot state: probing resumes only once the peer is past the snapshot.
+        old_paused = True
+        s = _progress(s, k, matched, nxt, s.replicate, s.paused & ~flag)
+        if matched < s.snapshot[k]:
+            return s, sent
+        s = _leave_snapshot_state(s, j)
+    else:
+        if not s.replicate & flag:
+            nxt = matched + 1
+        s = _progress(s, k, matched, nxt, s.replicate | flag, s.paused & ~flag)
     before = s.commit
     s = maybe_commit(p, s)
     if s.commit > before:
@@ -571,7 +675,7 @@ def handle_heartbeat_response(p: Params, s: Server, m: Msg) -> Outcome:
     """raft-rs `handle_heartbeat_response`: the peer is resumed, and sent to when it does
     not hold the whole log yet."""
     j = m.src
-    s = s._replace(paused=s.paused & ~bit(j))
+    s = s._replace(paused=s.paused & ~bit(j), active=s.active | bit(j) if p.compaction else 0)
     answers: list[Msg] = []
     if m.context:
         s, answers = _confirm_read(p, s, m)
@@ -592,10 +696,12 @@ def _progress(  # noqa: PLR0917 (one peer's whole progress)
     )
 
 
-def restart(p: Params, s: Server) -> Server:
+def restart(p: Params, i: int, s: Server) -> Server:
     """A crash and restart keeps raft-rs's HardState (term, vote, commit), the log, and
-    what the application persisted (applied index and configuration)."""
+    what the application persisted (applied index and configuration); raft-rs marks
+    the node a learner when that configuration lists it as one."""
     vote = s.vote if p.persist_vote else 0
-    s = become_follower(s._replace(vote=vote), s.term, 0)
+    is_learner = bool(s.config.learners & bit(i))
+    s = become_follower(s._replace(vote=vote, is_learner=is_learner), s.term, 0)
     # A joint phase in progress is resumed from storage, its Begin pending again.
     return s._replace(pending_conf=s.config.start) if s.config.joint else s

@@ -7,6 +7,11 @@ mask (bit `id - 1`).
 Indexes follow raft-rs's `MemStorage::new_with_conf_state`: every log starts with the
 snapshot entry at index 1, term 1, so `log[k - 1]` is the entry at index `k`, the first
 election reaches term 2 and the first leader's empty entry is index 2.
+
+A log keeps its length when compacted or replaced by a snapshot: each index the server
+no longer holds is `COMPACTED`, and the index of a restored snapshot holds the snapshot's
+label (a `Kind.SNAPSHOT` entry with the snapshot's term). So `log[k - 1]` stays the
+entry at `k`, and `term_at` is 0 wherever raft-rs cannot tell a term.
 """
 
 from __future__ import annotations
@@ -29,7 +34,9 @@ class Role:
 class Kind:
     """What an entry carries; only the protocol-relevant part of its data."""
 
-    SNAPSHOT = 0  # the initial snapshot entry at index 1
+    # No entry, only a snapshot's index: the initial snapshot at index 1 (term 1), a
+    # restored snapshot's label (its term), or an index compacted away (term 0).
+    SNAPSHOT = 0
     EMPTY = 1  # a normal entry without data: a new leader's entry, a refused conf change
     DATA = 2  # a normal entry proposed by a client
     BEGIN = 3  # conf change BeginMembershipChange, carrying the target configuration
@@ -45,6 +52,7 @@ class Entry(NamedTuple):
 
 
 SNAPSHOT_ENTRY = Entry(1, Kind.SNAPSHOT)
+COMPACTED = Entry(0, Kind.SNAPSHOT)
 
 Log = tuple[Entry, ...]
 
@@ -68,6 +76,11 @@ class Config(NamedTuple):
     def members(self) -> int:
         """Everyone a leader tracks progress for (raft-rs `ProgressSet`)."""
         return self.voters | self.learners | self.next_voters | self.next_learners
+
+
+# What a message that carries no configuration (all but a snapshot) holds for one; a
+# constant, not None, whose hash is the same in every process.
+NO_CONFIG = Config(0, 0)
 
 
 class Server(NamedTuple):
@@ -95,6 +108,16 @@ class Server(NamedTuple):
     # The reads this server answered (raft-rs `read_states`, kept by the application):
     # (request, index served, index committed anywhere when it was made).
     served: tuple[tuple[int, int, int], ...] = ()
+    # A leader's peers heard from since it was elected or last checked its quorum
+    # (raft-rs `recent_active`; kept only when logs may be compacted, the one case it
+    # decides anything the model sees: snapshots go only to active peers).
+    active: int = 0
+    # A leader's peers in Snapshot state: the index of the snapshot sent to each (raft-rs
+    # `pending_snapshot`), () when none is.
+    snapshot: tuple[int, ...] = ()
+    # raft-rs `is_learner`: set when the node starts from storage listing it as a
+    # learner, cleared by a snapshot listing it as a voter.
+    is_learner: bool = False
 
 
 class MsgType:
@@ -112,9 +135,12 @@ class MsgType:
     # request's number and `commit` the index it must reach.
     READ_INDEX = 9
     READ_INDEX_RESP = 10
+    # MsgSnapshot: `idx` and `log_term` are the snapshot's index and term (its label),
+    # `config` the configuration it carries.
+    SNAPSHOT = 11
     # An implementation message the model has no counterpart for (the abstraction of a
     # cluster maps such a message here, so that no model step can produce it).
-    UNKNOWN = 11
+    UNKNOWN = 12
     NAMES = (
         "RequestVote",
         "RequestVoteResponse",
@@ -127,6 +153,7 @@ class MsgType:
         "TimeoutNow",
         "ReadIndex",
         "ReadIndexResponse",
+        "Snapshot",
         "Unknown",
     )
 
@@ -147,6 +174,7 @@ class Msg(NamedTuple):
     # Vote request: 1 when a leader transfer asked for the election. Heartbeat and its
     # response: the ReadIndex request it confirms (its number), 0 for none.
     context: int = 0
+    config: Config = NO_CONFIG  # snapshot: the configuration it carries
 
 
 # The network: a bag of messages as a sorted tuple of (message, copies).
@@ -163,6 +191,7 @@ class Budget(NamedTuple):
     duplicates: int = 0
     transfers: int = 0
     reads: int = 0
+    compactions: int = 0
 
 
 class State(NamedTuple):
@@ -209,8 +238,29 @@ def last_term(log: Log) -> int:
 
 
 def term_at(log: Log, index: int) -> int:
-    """The term of the entry at `index`, 0 when there is none (raft-rs `RaftLog::term`)."""
+    """The term of the entry at `index`, 0 when there is none or it is compacted away
+    (raft-rs `RaftLog::term`, with a compacted index's error read as 0)."""
     return log[index - 1].term if 1 <= index <= len(log) else 0
+
+
+def is_plain(log: Log) -> bool:
+    """Whether `log` holds every entry after the initial snapshot (nothing compacted,
+    no snapshot restored)."""
+    return not log or log[0] == SNAPSHOT_ENTRY
+
+
+def agree(a: Log, b: Log, upto: int) -> bool:
+    """Whether both logs reach index `upto` and hold the same entries at 1..`upto`
+    wherever both hold one (an index compacted away or under a snapshot is not
+    compared)."""
+    if len(a) < upto or len(b) < upto:
+        return False
+    if is_plain(a) and is_plain(b):
+        return a[:upto] == b[:upto]
+    for x, y in zip(a[:upto], b[:upto], strict=True):
+        if x != y and Kind.SNAPSHOT not in (x.kind, y.kind):
+            return False
+    return True
 
 
 def is_up_to_date(log: Log, index: int, term: int) -> bool:

@@ -48,6 +48,7 @@ def _rename_log(log: Log, masks: tuple[int, ...]) -> Log:
 
 def _rename_server(s: Server, perm: Perm, masks: tuple[int, ...]) -> tuple[Any, ...]:
     """`s` renamed, as a plain tuple (it hashes like the Server it stands for)."""
+    snapshot = s.snapshot
     if s.replicate:  # a leader: its progress is indexed by server
         n = len(perm)
         match, nxt = [0] * n, [0] * n
@@ -55,6 +56,11 @@ def _rename_server(s: Server, perm: Perm, masks: tuple[int, ...]) -> tuple[Any, 
             match[perm[k]] = s.match[k]
             nxt[perm[k]] = s.next[k]
         progress = (tuple(match), tuple(nxt))
+        if snapshot:
+            renamed = [0] * n
+            for k in range(n):
+                renamed[perm[k]] = snapshot[k]
+            snapshot = tuple(renamed)
     else:
         progress = (s.match, s.next)  # all zero
     c = s.config
@@ -78,6 +84,17 @@ def _rename_server(s: Server, perm: Perm, masks: tuple[int, ...]) -> tuple[Any, 
         if s.reads
         else s.reads,
         s.served,
+        masks[s.active],
+        snapshot,
+        s.is_learner,
+    )
+
+
+def _rename_config(c: Config, masks: tuple[int, ...]) -> Config:
+    if not c.voters:
+        return c  # NO_CONFIG
+    return Config(
+        masks[c.voters], masks[c.learners], masks[c.next_voters], masks[c.next_learners], c.start
     )
 
 
@@ -98,6 +115,7 @@ def _rename_bag(
                 m.reject,
                 m.hint,
                 m.context,
+                _rename_config(m.config, masks),
             ),
             count,
         )
@@ -125,9 +143,12 @@ def _renamed_hash(state: State, perm: Perm) -> int:
     servers = []
     for old in inverse:
         s = state.servers[old]
+        snapshot = s.snapshot
         if s.replicate:  # a leader: its progress is indexed by server
             match = tuple([s.match[k] for k in inverse])
             nxt = tuple([s.next[k] for k in inverse])
+            if snapshot:
+                snapshot = tuple([snapshot[k] for k in inverse])
         else:
             match, nxt = s.match, s.next  # all zero
         c = s.config
@@ -159,6 +180,9 @@ def _renamed_hash(state: State, perm: Perm) -> int:
                 if s.reads
                 else s.reads,
                 s.served,
+                masks[s.active],
+                snapshot,
+                s.is_learner,
             )
         )
     bag = sorted(
@@ -176,6 +200,7 @@ def _renamed_hash(state: State, perm: Perm) -> int:
                     m.reject,
                     m.hint,
                     m.context,
+                    _rename_config(m.config, masks),
                 ),
                 count,
             )

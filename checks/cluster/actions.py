@@ -169,6 +169,14 @@ def _read_index(
     return node
 
 
+def _compact(settings: ClusterSettings, c: Cluster, node: Node, args: tuple[object, ...]) -> Node:
+    """The application discards its log up to the applied index (kept: raft-rs needs
+    that entry's term)."""
+    c.used = c.used._replace(compactions=c.used.compactions + 1)
+    node.raft.raft_log.store.wl().compact(node.raft.raft_log.applied)
+    return node
+
+
 def _transfer_leader(
     settings: ClusterSettings, c: Cluster, node: Node, args: tuple[object, ...]
 ) -> Node:
@@ -187,4 +195,5 @@ _NODE_EVENTS: dict[str, NodeEvent] = {
     "Restart": _restart,
     "TransferLeader": _transfer_leader,
     "ReadIndex": _read_index,
+    "Compact": _compact,
 }

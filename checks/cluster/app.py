@@ -91,6 +91,9 @@ def process_ready(
         node.advance_append(rd)
         if committed:
             node.advance_apply(committed[-1].index)
+        elif not rd.snapshot.is_empty():
+            # Installing a snapshot applies everything up to its index.
+            node.advance_apply(rd.snapshot.metadata.index)
     return refused
 
 

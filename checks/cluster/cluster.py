@@ -39,6 +39,9 @@ class ClusterSettings:
     seed: int = 0
     # raft-rs's default: one entry per append message.
     max_size_per_msg: int = 0
+    # MemStorage labels snapshots with their last entry's term (raft-rs's fix of #408)
+    # instead of the hard state's.
+    snapshot_term_of_entry: bool = False
     extra: dict[str, object] = field(default_factory=dict, compare=False)
 
     @property
@@ -209,6 +212,8 @@ def initial_cluster(settings: ClusterSettings) -> Cluster:
     voters = list(range(1, settings.nodes + 1))
     slots = []
     for node_id in range(1, settings.servers + 1):
-        store = MemStorage.new_with_conf_state(ConfState(list(voters), []))
+        store = MemStorage.new_with_conf_state(
+            ConfState(list(voters), []), snapshot_term_of_entry=settings.snapshot_term_of_entry
+        )
         slots.append(NodeSlot(RawNode(settings.node_config(node_id), store)))
     return Cluster(slots, {}, Budget())

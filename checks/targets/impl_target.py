@@ -30,7 +30,7 @@ from checks.refinement import (
 from checks.targets import model_target
 from model.actions import MESSAGE_ACTIONS, Action, action_kind, enabled, within_bounds
 from model.invariants import GOALS, INVARIANTS, STEP_INVARIANTS
-from model.params import Params, for_cluster
+from model.params import SNAPSHOT_LABEL_QUIRK, Params, for_cluster
 
 _MASK64 = (1 << 64) - 1
 # raft-rs `max_size_per_msg` for "no limit".
@@ -49,6 +49,7 @@ def cluster_settings(p: Params) -> ClusterSettings:
         skip_bcast_commit=p.skip_bcast_commit,
         read_lease_based=p.read_lease_based,
         max_size_per_msg=0 if p.entries_per_append == 1 else _NO_LIMIT,
+        snapshot_term_of_entry=p.left_out_quirk(SNAPSHOT_LABEL_QUIRK),
     )
 
 

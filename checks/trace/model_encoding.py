@@ -13,7 +13,7 @@ from typing import Any
 
 from checks.trace.itf import ItfMap, ItfSet, Value
 from model.actions import Action
-from model.state import Entry, Kind, Msg, MsgType, Role, Server, State, ids
+from model.state import Config, Entry, Kind, Msg, MsgType, Role, Server, State, ids
 
 
 def server_set(mask: int) -> ItfSet:
@@ -45,10 +45,22 @@ def message_record(m: Msg) -> dict[str, Value]:
             shown = [entry_record(e) for e in value]
         elif name == "reject":
             shown = bool(value)
+        elif name == "config":
+            shown = _config_record(value)
         else:
             shown = value
         record[_MESSAGE_FIELDS.get(name, name)] = shown
     return record
+
+
+def _config_record(c: Config) -> dict[str, Value]:
+    return {
+        "voters": server_set(c.voters),
+        "learners": server_set(c.learners),
+        "next_voters": server_set(c.next_voters),
+        "next_learners": server_set(c.next_learners),
+        "start": c.start,
+    }
 
 
 def server_record(s: Server) -> dict[str, Value]:
@@ -72,6 +84,10 @@ def server_record(s: Server) -> dict[str, Value]:
         "match": ItfMap(tuple((j, s.match[j - 1]) for j in members)),
         "next": ItfMap(tuple((j, s.next[j - 1]) for j in members)),
         "replicate": server_set(s.replicate if leading else 0),
+        # Peers in Snapshot state: the index of the snapshot sent to each.
+        "snapshot": ItfMap(tuple((j, s.snapshot[j - 1]) for j in members if s.snapshot[j - 1]))
+        if s.snapshot
+        else ItfMap(()),
     }
 
 
