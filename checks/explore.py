@@ -232,6 +232,12 @@ def build_parser(targets: Mapping[str, TargetChoice]) -> OneLineParser:
         "snapshots (default 0)",
     )
     limits.add_argument(
+        "--max-snapshot-requests",
+        type=_count(0),
+        metavar="N",
+        help="followers asking their leader for a snapshot (raft-rs request_snapshot; default 0)",
+    )
+    limits.add_argument(
         "--changes",
         type=_names(CHANGE_RULES, empty=True),
         metavar="RULES",

@@ -171,6 +171,7 @@ def abstract_server(
     match = [0] * servers
     next_ = [0] * servers
     snapshot = [0] * servers
+    requests = [0] * servers
     replicate = paused = active = 0
     if role == Role.LEADER:
         for node_id, pr in prs.iter():
@@ -184,6 +185,7 @@ def abstract_server(
                 paused |= bit(node_id)
             if compaction and pr.recent_active and node_id != raft.id:
                 active |= bit(node_id)
+            requests[node_id - 1] = pr.pending_request_snapshot
     return Server(
         term=raft.term,
         vote=raft.vote,
@@ -206,6 +208,8 @@ def abstract_server(
         active=active,
         snapshot=tuple(snapshot) if any(snapshot) else (),
         is_learner=raft.is_learner,
+        requested=raft.pending_request_snapshot,
+        snap_requests=tuple(requests) if any(requests) else (),
     )
 
 
@@ -233,7 +237,14 @@ def abstract_message(m: Message, key: MessageKey | None = None) -> Msg:
     elif t == _MT.MsgAppendResponse:
         hint = m.reject_hint if m.reject else 0
         out = Msg(
-            MsgType.APPEND_RESP, m.from_, m.to, m.term, m.index, reject=int(m.reject), hint=hint
+            MsgType.APPEND_RESP,
+            m.from_,
+            m.to,
+            m.term,
+            m.index,
+            reject=int(m.reject),
+            hint=hint,
+            context=m.request_snapshot,
         )
     elif t == _MT.MsgHeartbeat:
         read = read_number(m.context)

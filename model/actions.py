@@ -6,7 +6,9 @@ The actions are the environment's events: a server's election timer fires
 (`ClientRequest`), an operator proposes a membership change
 (`ProposeMembershipChange`), a client asks a leader to hand over to another server
 (`TransferLeader`) or for a read index (`ReadIndex`), a server's application
-compacts its log (`Compact`), a server crashes and restarts (`Restart`), and the network
+compacts its log (`Compact`), asks its leader for a snapshot (`RequestSnapshot`) or
+reports how sending one ended (`ReportSnapshot`), a server crashes and restarts
+(`Restart`), and the network
 delivers, loses or duplicates a message (`Deliver`, `Drop`, `Duplicate`). Everything
 the protocol does in answer — a new leader's entry and broadcast, commit advancing, the
 application loop applying entries and appending Finalize — happens inside that one
@@ -31,7 +33,7 @@ from __future__ import annotations
 from typing import Any, NamedTuple
 
 from model import server as srv
-from model.params import Params
+from model.params import SNAPSHOT_REQUEST_QUIRK, Params
 from model.state import (
     Budget,
     Entry,
@@ -134,11 +136,14 @@ def enabled(p: Params, state: State) -> list[Action]:
         if s.role == Role.LEADER:
             if p.heartbeats:
                 add(Action("Heartbeat", (i,)))
+            for j in ids(_snapshotting(s)):
+                add(Action("ReportSnapshot", (i, j, True)))
+                add(Action("ReportSnapshot", (i, j, False)))
             if srv.is_proposer(i, s):
                 if budget.client_requests < p.max_client_requests:
                     add(Action("ClientRequest", (i,)))
                 if budget.transfers < p.max_transfers:
-                    for j in ids(s.config.all_voters()):
+                    for j in ids(s.config.members()):
                         add(Action("TransferLeader", (i, j)))
                 if budget.membership_changes < p.max_membership_changes:
                     if srv.has_pending_conf(s):
@@ -153,6 +158,14 @@ def enabled(p: Params, state: State) -> list[Action]:
             add(Action("ReadIndex", (i,)))
         if budget.compactions < p.max_compactions and srv.can_compact(s):
             add(Action("Compact", (i,)))
+        if (
+            budget.snapshot_requests < p.max_snapshot_requests
+            and not p.left_out_quirk(SNAPSHOT_REQUEST_QUIRK)
+            and s.role == Role.FOLLOWER
+            and s.leader
+            and not s.requested
+        ):
+            add(Action("RequestSnapshot", (i,)))
         if crashes:
             add(Action("Restart", (i,)))
     drops = budget.drops < p.max_drops
@@ -234,6 +247,26 @@ def _compact(p: Params, state: State, i: int) -> list[State]:
     return [_put(p, state, i, s, [], budget=budget)]
 
 
+def _snapshotting(s: Server) -> int:
+    """The peers a leader holds in Snapshot state, as a mask."""
+    mask = 0
+    for k, index in enumerate(s.snapshot):
+        if index:
+            mask |= 1 << k
+    return mask
+
+
+def _request_snapshot(p: Params, state: State, i: int) -> list[State]:
+    s, sent = srv.request_snapshot(i, state.servers[i - 1])
+    budget = state.budget._replace(snapshot_requests=state.budget.snapshot_requests + 1)
+    return [_put(p, state, i, s, sent, budget=budget)]
+
+
+def _report_snapshot(p: Params, state: State, i: int, j: int, delivered: bool) -> list[State]:
+    s = srv.report_snapshot(state.servers[i - 1], j, delivered)
+    return [_put(p, state, i, s, [])]
+
+
 def _restart(p: Params, state: State, i: int) -> list[State]:
     s = srv.restart(p, i, state.servers[i - 1])
     budget = state.budget._replace(crashes=state.budget.crashes + 1)
@@ -267,6 +300,8 @@ _STEPS: dict[str, Any] = {
     "TransferLeader": _transfer_leader,
     "ReadIndex": _read_index,
     "Compact": _compact,
+    "RequestSnapshot": _request_snapshot,
+    "ReportSnapshot": _report_snapshot,
     "Deliver": _deliver,
     "Drop": _drop,
     "Duplicate": _duplicate,

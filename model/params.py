@@ -27,6 +27,7 @@ CHANGE_RULES = (
 # model keeps the rule, so the explorer reports each as the property it breaks; naming
 # a quirk in `Params.left_out` leaves the behaviour that triggers it out of a run.
 SNAPSHOT_LABEL_QUIRK = "snapshot_labelled_with_hard_state_term"
+SNAPSHOT_REQUEST_QUIRK = "requested_snapshot_refused_by_storage"
 QUIRKS = {
     "promoted_learner_loses_progress": (
         "a learner promoted by joint consensus loses its progress at Finalize and the "
@@ -37,6 +38,12 @@ QUIRKS = {
         "(#408): a server restored from one claims a newer log than it holds, can be "
         "elected without a committed entry and overwrite it (left out: snapshots "
         "labelled with their last entry's term, raft-rs's later fix)"
+    ),
+    SNAPSHOT_REQUEST_QUIRK: (
+        "a follower that asks for a snapshot (request_snapshot at its commit index) while "
+        "its leader has committed nothing newer is sent one at that index, which "
+        "MemStorage refuses as out of date (SnapshotOutOfDate; raft-rs's examples "
+        "panic) (left out: no snapshot requests)"
     ),
 }
 
@@ -59,6 +66,7 @@ BOUND_NAMES = (
     "max_transfers",
     "max_reads",
     "max_compactions",
+    "max_snapshot_requests",
     "changes",
     "heartbeats",
     "entries_per_append",
@@ -94,6 +102,7 @@ class Params:
     max_transfers: int = 0  # leader transfer requests
     max_reads: int = 0  # ReadIndex requests
     max_compactions: int = 0  # log compactions (each up to the applied index)
+    max_snapshot_requests: int = 0  # followers asking their leader for a snapshot
     # The defaults add the spare as a voter, or shrink to any one voter (which removes
     # the leader when another voter remains): depth 12 then reaches every goal.
     changes: tuple[str, ...] = ("add_voter", "shrink_to_one")

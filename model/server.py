@@ -63,11 +63,14 @@ def reset(s: Server, term: int) -> Server:
         reads=(),
         active=0,
         snapshot=(),
+        requested=0,
+        snap_requests=(),
     )
 
 
 def become_follower(s: Server, term: int, leader: int) -> Server:
-    return reset(s, term)._replace(role=Role.FOLLOWER, leader=leader)
+    """raft-rs `become_follower`: a reset that keeps a pending snapshot request."""
+    return reset(s, term)._replace(role=Role.FOLLOWER, leader=leader, requested=s.requested)
 
 
 def candidacy(p: Params, config: Config, granted: int, rejected: int) -> int:
@@ -157,7 +160,7 @@ def send_append(p: Params, i: int, s: Server, j: int) -> Outcome:
         return s, []
     k = j - 1
     prev = s.next[k] - 1
-    if prev < 1 or s.log[prev - 1] == COMPACTED:
+    if prev < 1 or s.log[prev - 1] == COMPACTED or (s.snap_requests and s.snap_requests[k]):
         return send_snapshot(p, i, s, j)
     limit = p.entries_per_append
     entries = s.log[prev : prev + limit] if limit else s.log[prev:]
@@ -177,15 +180,39 @@ def send_snapshot(p: Params, i: int, s: Server, j: int) -> Outcome:
     storage holds (the applied one: the application persists and applies every Ready
     before the next event) with the configuration applied there, and labels it with
     the hard state's term: raft-rs #408, unless that quirk is left out, when it is
-    labelled with its last entry's term (raft-rs's later fix)."""
+    labelled with the term of the entry there (raft-rs's later fix). A peer that asked
+    for a snapshot at a higher index is told that index, whatever the label says."""
     if not s.active & bit(j):
         return s, []
-    index = s.applied
-    label = term_at(s.log, index) if p.left_out_quirk(SNAPSHOT_LABEL_QUIRK) else s.term
+    label = term_at(s.log, s.applied) if p.left_out_quirk(SNAPSHOT_LABEL_QUIRK) else s.term
+    index = max(s.applied, s.snap_requests[j - 1] if s.snap_requests else 0)
     snapshots = s.snapshot or _NONE[len(s.match)]
     snapshots = (*snapshots[: j - 1], index, *snapshots[j:])
     s = s._replace(snapshot=snapshots, replicate=s.replicate & ~bit(j), paused=s.paused & ~bit(j))
     return s, [Msg(MsgType.SNAPSHOT, i, j, s.term, index, label, config=s.config)]
+
+
+def _record_request(s: Server, k: int, request: int) -> Server:
+    requests = s.snap_requests or _NONE[len(s.match)]
+    requests = (*requests[:k], request, *requests[k + 1 :])
+    return s._replace(snap_requests=requests if any(requests) else ())
+
+
+def report_snapshot(s: Server, j: int, delivered: bool) -> Server:
+    """raft-rs `report_snapshot`: the application tells the leader whether the snapshot
+    reached peer `j` (a peer in Snapshot state). The peer goes back to Probe, paused
+    until the next heartbeat answer, its snapshot request forgotten; after a failure
+    it is probed from just after its match."""
+    k = j - 1
+    pending = s.snapshot[k] if delivered else 0
+    snapshots = (*s.snapshot[:k], 0, *s.snapshot[k + 1 :])
+    nxt = max(s.match[k] + 1, pending + 1)
+    s = s._replace(
+        snapshot=snapshots if any(snapshots) else (),
+        next=(*s.next[:k], nxt, *s.next[k + 1 :]),
+        paused=s.paused | bit(j),
+    )
+    return _record_request(s, k, 0) if s.snap_requests else s
 
 
 def _leave_snapshot_state(s: Server, j: int) -> Server:
@@ -311,11 +338,13 @@ def propose(p: Params, i: int, s: Server, entry: Entry) -> Outcome:
 
 
 def transfer_leader(p: Params, i: int, s: Server, j: int) -> Outcome:
-    """raft-rs `handle_transfer_leader`: leader `i` is asked to hand over to `j`. A
-    learner cannot lead, and a repeated request changes nothing; otherwise `j` becomes
+    """raft-rs `handle_transfer_leader`: leader `i` is asked to hand over to member `j`.
+    A learner (of either configuration) cannot lead, and a repeated request changes
+    nothing; otherwise `j` becomes
     the transferee (replacing an earlier one) and is told to campaign at once when it
     holds the whole log, or sent what it lacks first."""
-    if not (s.config.all_voters() & bit(j)) or s.transferee == j:
+    c = s.config
+    if (c.learners | c.next_learners) & bit(j) or s.transferee == j:
         return s, []
     s = s._replace(transferee=0)  # an earlier transfer is abandoned first
     if j == i:
@@ -397,14 +426,16 @@ def finalize_membership_change(p: Params, s: Server) -> Server:
             paused=s.paused & kept,
             active=s.active & kept,
             snapshot=_kept(s.snapshot, kept),
+            snap_requests=_kept(s.snap_requests, kept),
         )
     return s._replace(config=new)
 
 
-def _kept(snapshot: tuple[int, ...], kept: int) -> tuple[int, ...]:
-    if not snapshot:
-        return snapshot
-    left = tuple(index if kept & (1 << k) else 0 for k, index in enumerate(snapshot))
+def _kept(per_peer: tuple[int, ...], kept: int) -> tuple[int, ...]:
+    """A per-peer tuple (() when all zero) restricted to the servers in `kept`."""
+    if not per_peer:
+        return per_peer
+    left = tuple(index if kept & (1 << k) else 0 for k, index in enumerate(per_peer))
     return left if any(left) else ()
 
 
@@ -570,8 +601,11 @@ def handle_vote_response(p: Params, s: Server, m: Msg) -> Outcome:
 
 
 def handle_append_entries(s: Server, m: Msg) -> Outcome:
-    """raft-rs `handle_append_entries` and `RaftLog::maybe_append`."""
+    """raft-rs `handle_append_entries` and `RaftLog::maybe_append`; a follower waiting
+    for the snapshot it asked for asks again instead."""
     i, reply = m.dst, MsgType.APPEND_RESP
+    if s.requested:
+        return s, [snapshot_request(s, i)]
     if m.idx < s.commit:
         # Behind our commit: report the commit index instead.
         return s, [Msg(reply, i, m.src, s.term, s.commit)]
@@ -590,10 +624,37 @@ def handle_append_entries(s: Server, m: Msg) -> Outcome:
 
 
 def handle_heartbeat(s: Server, m: Msg) -> Outcome:
-    """A heartbeat carries min(the peer's match, the leader's commit): commit up to it."""
+    """A heartbeat carries min(the peer's match, the leader's commit): commit up to it.
+    A follower waiting for the snapshot it asked for answers with its request."""
     if m.commit > s.commit:
         s = s._replace(commit=m.commit)
+    if s.requested:
+        return s, [snapshot_request(s, m.dst)]
     return s, [Msg(MsgType.HEARTBEAT_RESP, m.dst, m.src, s.term, context=m.context)]
+
+
+def request_snapshot(i: int, s: Server) -> Outcome:
+    """raft-rs `request_snapshot(commit)`: a follower that knows its leader and has no
+    request pending asks it for a snapshot at least at its commit index (raft-rs
+    refuses the call otherwise)."""
+    if s.role != Role.FOLLOWER or not s.leader or s.requested:
+        return s, []
+    s = s._replace(requested=s.commit)
+    return s, [snapshot_request(s, i)]
+
+
+def snapshot_request(s: Server, i: int) -> Msg:
+    """raft-rs `send_request_snapshot`: a rejection carrying the request."""
+    return Msg(
+        MsgType.APPEND_RESP,
+        i,
+        s.leader,
+        s.term,
+        s.commit,
+        reject=1,
+        hint=len(s.log),
+        context=s.requested,
+    )
 
 
 def handle_snapshot(s: Server, m: Msg) -> Outcome:
@@ -606,14 +667,14 @@ def handle_snapshot(s: Server, m: Msg) -> Outcome:
     config = m.config
     if index < s.commit:
         return s, [Msg(MsgType.APPEND_RESP, i, m.src, s.term, s.commit)]
-    if term_at(s.log, index) == label:
+    if not s.requested and term_at(s.log, index) == label:
         s = s._replace(commit=index)
         return s, [Msg(MsgType.APPEND_RESP, i, m.src, s.term, index)]
     if not s.is_learner and config.learners & bit(i):
         return s, [Msg(MsgType.APPEND_RESP, i, m.src, s.term, s.commit)]
     log = (COMPACTED,) * (index - 1) + (Entry(label, Kind.SNAPSHOT),)
     is_learner = s.is_learner and not config.voters & bit(i)
-    s = s._replace(log=log, commit=index, config=config, is_learner=is_learner)
+    s = s._replace(log=log, commit=index, config=config, is_learner=is_learner, requested=0)
     return s, [Msg(MsgType.APPEND_RESP, i, m.src, s.term, index)]
 
 
@@ -628,11 +689,19 @@ def handle_append_response(p: Params, s: Server, m: Msg) -> Outcome:
     if p.compaction:
         s = s._replace(active=s.active | flag)
     if m.reject:
+        request = m.context  # a snapshot request, 0: a plain rejection
         if s.replicate & flag:
-            if m.idx <= matched:
+            if m.idx < matched or (m.idx == matched and not request):
                 return s, []  # stale
             # Back to Probe from just after the match.
             s = _progress(s, k, matched, matched + 1, s.replicate & ~flag, s.paused & ~flag)
+            if request:
+                s = _record_request(s, k, request)
+        elif request:
+            # A request is never stale and keeps the next index; the first one counts.
+            s = s._replace(paused=s.paused & ~flag)
+            if not (s.snap_requests and s.snap_requests[k]):
+                s = _record_request(s, k, request)
         else:
             if nxt - 1 != m.idx:
                 return s, []  # stale
@@ -679,7 +748,7 @@ def handle_heartbeat_response(p: Params, s: Server, m: Msg) -> Outcome:
     answers: list[Msg] = []
     if m.context:
         s, answers = _confirm_read(p, s, m)
-    if s.match[j - 1] < len(s.log):
+    if s.match[j - 1] < len(s.log) or (s.snap_requests and s.snap_requests[j - 1]):
         s, sent = send_append(p, m.dst, s, j)
         return s, sent + answers
     return s, answers

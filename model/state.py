@@ -118,6 +118,12 @@ class Server(NamedTuple):
     # raft-rs `is_learner`: set when the node starts from storage listing it as a
     # learner, cleared by a snapshot listing it as a voter.
     is_learner: bool = False
+    # A follower's own request for a snapshot (raft-rs `pending_request_snapshot`, the
+    # index asked for), 0: none.
+    requested: int = 0
+    # A leader's record of each peer's request (Progress `pending_request_snapshot`),
+    # () when none is.
+    snap_requests: tuple[int, ...] = ()
 
 
 class MsgType:
@@ -172,7 +178,8 @@ class Msg(NamedTuple):
     reject: int = 0
     hint: int = 0  # append rejection: the receiver's last index
     # Vote request: 1 when a leader transfer asked for the election. Heartbeat and its
-    # response: the ReadIndex request it confirms (its number), 0 for none.
+    # response: the ReadIndex request it confirms (its number), 0 for none. Append
+    # response: the index a follower asks a snapshot for (raft-rs `request_snapshot`).
     context: int = 0
     config: Config = NO_CONFIG  # snapshot: the configuration it carries
 
@@ -192,6 +199,7 @@ class Budget(NamedTuple):
     transfers: int = 0
     reads: int = 0
     compactions: int = 0
+    snapshot_requests: int = 0
 
 
 class State(NamedTuple):

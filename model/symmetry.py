@@ -48,7 +48,7 @@ def _rename_log(log: Log, masks: tuple[int, ...]) -> Log:
 
 def _rename_server(s: Server, perm: Perm, masks: tuple[int, ...]) -> tuple[Any, ...]:
     """`s` renamed, as a plain tuple (it hashes like the Server it stands for)."""
-    snapshot = s.snapshot
+    snapshot, requests = s.snapshot, s.snap_requests
     if s.replicate:  # a leader: its progress is indexed by server
         n = len(perm)
         match, nxt = [0] * n, [0] * n
@@ -56,11 +56,8 @@ def _rename_server(s: Server, perm: Perm, masks: tuple[int, ...]) -> tuple[Any, 
             match[perm[k]] = s.match[k]
             nxt[perm[k]] = s.next[k]
         progress = (tuple(match), tuple(nxt))
-        if snapshot:
-            renamed = [0] * n
-            for k in range(n):
-                renamed[perm[k]] = snapshot[k]
-            snapshot = tuple(renamed)
+        snapshot = _rename_per_peer(snapshot, perm)
+        requests = _rename_per_peer(requests, perm)
     else:
         progress = (s.match, s.next)  # all zero
     c = s.config
@@ -87,7 +84,18 @@ def _rename_server(s: Server, perm: Perm, masks: tuple[int, ...]) -> tuple[Any, 
         masks[s.active],
         snapshot,
         s.is_learner,
+        s.requested,
+        requests,
     )
+
+
+def _rename_per_peer(per_peer: tuple[int, ...], perm: Perm) -> tuple[int, ...]:
+    if not per_peer:
+        return per_peer
+    renamed = [0] * len(perm)
+    for k, value in enumerate(per_peer):
+        renamed[perm[k]] = value
+    return tuple(renamed)
 
 
 def _rename_config(c: Config, masks: tuple[int, ...]) -> Config:
@@ -143,12 +151,14 @@ def _renamed_hash(state: State, perm: Perm) -> int:
     servers = []
     for old in inverse:
         s = state.servers[old]
-        snapshot = s.snapshot
+        snapshot, requests = s.snapshot, s.snap_requests
         if s.replicate:  # a leader: its progress is indexed by server
             match = tuple([s.match[k] for k in inverse])
             nxt = tuple([s.next[k] for k in inverse])
             if snapshot:
                 snapshot = tuple([snapshot[k] for k in inverse])
+            if requests:
+                requests = tuple([requests[k] for k in inverse])
         else:
             match, nxt = s.match, s.next  # all zero
         c = s.config
@@ -183,6 +193,8 @@ def _renamed_hash(state: State, perm: Perm) -> int:
                 masks[s.active],
                 snapshot,
                 s.is_learner,
+                s.requested,
+                requests,
             )
         )
     bag = sorted(

@@ -10,7 +10,7 @@ from checks.targets.impl_target import ImplTarget, build_impl_target
 from model import server as srv
 from model.actions import enabled
 from model.invariants import INVARIANTS
-from model.params import SNAPSHOT_LABEL_QUIRK, Params
+from model.params import SNAPSHOT_LABEL_QUIRK, SNAPSHOT_REQUEST_QUIRK, Params
 from model.state import (
     COMPACTED,
     SNAPSHOT_ENTRY,
@@ -204,3 +204,74 @@ def test_a_snapshot_goes_only_to_a_peer_heard_from() -> None:
     assert after.snapshot == (3, 0, 0)
     # A peer in Snapshot state is sent nothing more until it answers.
     assert srv.send_append(P, 2, after, 1) == (after, [])
+
+
+# --- snapshot requests and reports ----------------------------------------------------
+
+
+def _requests_target(*left_out: str) -> ImplTarget:
+    return build_impl_target(
+        max_term=3, max_msgs=6, max_snapshot_requests=1, max_compactions=1, left_out=left_out
+    )
+
+
+def _follower_asks_for_a_snapshot(target: ImplTarget) -> Cluster:
+    """Server 1 leads term 2; server 2, which has its first append, asks it for a
+    snapshot at its commit index 1; the leader sends one."""
+    c = target.initial_states()[0]
+    c = _step(target, c, "Timeout", 1)
+    c = _step(target, c, "Deliver", type=V, src=1, dst=2)
+    c = _step(target, c, "Deliver", type=VR, src=2, dst=1)
+    c = _step(target, c, "Deliver", type=A, src=1, dst=2)
+    c = _step(target, c, "RequestSnapshot", 2)
+    return _step(target, c, "Deliver", type=AR, src=2, dst=1, reject=1)
+
+
+def test_a_snapshot_request_puts_the_peer_in_snapshot_state() -> None:
+    target = _requests_target()
+    c = _follower_asks_for_a_snapshot(target)
+    leader = abstract(target.params, c).servers[0]
+    assert leader.snapshot[1] == 1 and leader.snap_requests[1] == 1
+    assert any(
+        m.type == MsgType.SNAPSHOT and m.dst == 2 for m, _ in abstract(target.params, c).network
+    )
+
+
+def test_a_reported_snapshot_returns_the_peer_to_probe_paused() -> None:
+    target = _requests_target()
+    c = _follower_asks_for_a_snapshot(target)
+    p = target.params
+    before = abstract(p, c)
+    for delivered in (True, False):
+        action = next(a for a in enabled(p, before) if a.args == (1, 2, delivered))
+        after = target.carry_out(c, action)
+        assert after is not None and refines(p, before, action, abstract(p, after))
+        leader = abstract(p, after).servers[0]
+        assert leader.snapshot == () and leader.snap_requests == () and leader.paused & 0b10
+
+
+def test_a_snapshot_at_the_requesting_follower_commit_is_refused_by_its_storage() -> None:
+    """The request quirk, pinned: the snapshot's index is the follower's own commit,
+    which MemStorage refuses as out of date."""
+    target = _requests_target()
+    c = _follower_asks_for_a_snapshot(target)
+    p = target.params
+    before = abstract(p, c)
+    action = next(
+        a for a in enabled(p, before) if a.name == "Deliver" and a.args[0].type == MsgType.SNAPSHOT
+    )
+    after = target.carry_out(c, action)
+    assert after is not None and after.error is not None and "SnapshotOutOfDate" in after.error
+    no_error = next(prop for prop in target.properties() if prop.name == "NoImplementationError")
+    assert not no_error.check(after)
+
+
+def test_with_the_request_quirk_left_out_no_follower_asks() -> None:
+    target = _requests_target(SNAPSHOT_REQUEST_QUIRK)
+    c = target.initial_states()[0]
+    for name, want in (("Timeout", {}), ("Deliver", {"dst": 2}), ("Deliver", {"dst": 1})):
+        c = _step(target, c, name, 1 if name == "Timeout" else 0, **want)
+    c = _step(target, c, "Deliver", type=A, src=1, dst=2)
+    assert all(
+        a.name != "RequestSnapshot" for a in enabled(target.params, abstract(target.params, c))
+    )

@@ -23,9 +23,9 @@ from checks.cluster.cluster import Cluster, ClusterSettings, MessageKey
 from model.actions import Action
 from model.state import ids
 from raft_ref.eraftpb import ConfState
-from raft_ref.errors import ProposalDropped, StepPeerNotFound
+from raft_ref.errors import ProposalDropped, RequestSnapshotDropped, StepPeerNotFound
 from raft_ref.raft import StateRole
-from raft_ref.raw_node import RawNode
+from raft_ref.raw_node import RawNode, SnapshotStatus
 from raft_ref.read_only import ReadState
 from raft_ref.storage import MemStorage
 
@@ -177,6 +177,26 @@ def _compact(settings: ClusterSettings, c: Cluster, node: Node, args: tuple[obje
     return node
 
 
+def _request_snapshot(
+    settings: ClusterSettings, c: Cluster, node: Node, args: tuple[object, ...]
+) -> Node:
+    """The application asks the leader for a snapshot at least at its commit index."""
+    c.used = c.used._replace(snapshot_requests=c.used.snapshot_requests + 1)
+    with contextlib.suppress(RequestSnapshotDropped):
+        node.request_snapshot(node.raft.raft_log.committed)
+    return node
+
+
+def _report_snapshot(
+    settings: ClusterSettings, c: Cluster, node: Node, args: tuple[object, ...]
+) -> Node:
+    """The leader's application reports how sending a snapshot to a peer ended."""
+    _, peer, delivered = args
+    assert isinstance(peer, int)
+    node.report_snapshot(peer, SnapshotStatus.Finish if delivered else SnapshotStatus.Failure)
+    return node
+
+
 def _transfer_leader(
     settings: ClusterSettings, c: Cluster, node: Node, args: tuple[object, ...]
 ) -> Node:
@@ -196,4 +216,6 @@ _NODE_EVENTS: dict[str, NodeEvent] = {
     "TransferLeader": _transfer_leader,
     "ReadIndex": _read_index,
     "Compact": _compact,
+    "RequestSnapshot": _request_snapshot,
+    "ReportSnapshot": _report_snapshot,
 }

@@ -77,8 +77,10 @@ def process_ready(
     ready" would never end; otherwise it is reported only when the Ready applied
     entries (`advance_append`, then `advance_apply`), which still appends a Finalize on
     each such advance while joint. `forget_finished_change`: see
-    `record_configuration`."""
+    `record_configuration` and `forget_change_after_snapshot`."""
     persist(node.raft.raft_log.store.wl(), rd)
+    if forget_finished_change and not rd.snapshot.is_empty():
+        forget_change_after_snapshot(node, rd.snapshot.metadata.pending_membership_change_index)
     committed = rd.committed_entries or []
     refused = []
     for entry in committed:
@@ -156,6 +158,21 @@ def record_configuration(node: Node, forget_finished_change: bool = True) -> Non
     if pending is None and forget_finished_change:
         core.raft_state.pending_conf_state = None
         core.raft_state.pending_conf_state_start_index = None
+
+
+def forget_change_after_snapshot(node: Node, pending_index: int) -> None:
+    """After installing a snapshot without a pending membership change, forgets the one
+    the node and its storage may still hold: raft-rs's `restore` and
+    `MemStorageCore::apply_snapshot` set a pending change from a snapshot that has one
+    but never clear it (QUIRKS.md §5), and a stale one can later overtake a new change
+    and split the cluster."""
+    if pending_index:
+        return
+    raft = node.raft
+    raft.pending_membership_change = None
+    state = raft.raft_log.store.wl().raft_state
+    state.pending_conf_state = None
+    state.pending_conf_state_start_index = None
 
 
 def sorted_conf_state(voters: object, learners: object) -> ConfState:
