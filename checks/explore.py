@@ -118,6 +118,22 @@ def _size(text: str) -> int:
         raise argparse.ArgumentTypeError(str(error)) from None
 
 
+# Flags that switch a bounded kind of event on with a small budget: (flag, bound,
+# budget, what the events are).
+_SHORTHANDS = (
+    ("--compaction", "max_compactions", 2, "log compaction and snapshots"),
+    ("--read-index", "max_reads", 2, "ReadIndex requests"),
+    ("--transfer-leader", "max_transfers", 1, "leader transfer requests"),
+    ("--request-snapshot", "max_snapshot_requests", 1, "followers asking for a snapshot"),
+)
+
+
+def _apply_shorthands(args: argparse.Namespace) -> None:
+    for flag, bound, count, _ in _SHORTHANDS:
+        if getattr(args, flag[2:].replace("-", "_")) and getattr(args, bound) is None:
+            setattr(args, bound, count)
+
+
 def build_parser(targets: Mapping[str, TargetChoice]) -> OneLineParser:
     variant_lines = []
     for name, choice in targets.items():
@@ -189,6 +205,12 @@ def build_parser(targets: Mapping[str, TargetChoice]) -> OneLineParser:
         help="raft-rs 0.6 quirks that break a safety rule whose trigger is left out of the "
         "run (comma-separated): " + "; ".join(f"{k}: {v}" for k, v in QUIRKS.items()),
     )
+    for flag, bound, count, what_it_is in _SHORTHANDS:
+        what.add_argument(
+            flag,
+            action="store_true",
+            help=f"{what_it_is}: --{bound.replace('_', '-')} {count} unless given",
+        )
     what.add_argument(
         "--no-contracts",
         action="store_true",
@@ -410,6 +432,7 @@ def parse_run(argv: Sequence[str], targets: Mapping[str, TargetChoice]) -> Run:
         raise UsageError(f"--checkpoint: {str(args.checkpoint)!r} is not a directory")
     if args.no_contracts:
         _switch_contracts_off()
+    _apply_shorthands(args)
     requested = {name: getattr(args, name) for name in BOUND_NAMES}
     request = TargetRequest(
         args.nodes, args.pre_vote, args.variant, requested, check_quorum=args.check_quorum

@@ -35,7 +35,7 @@ EVERYTHING = (
 )
 # Compaction and snapshots, with snapshots labelled as raft-rs's fix of #408 does: with
 # 0.6's labels the unmodified code can lose a committed entry (pinned by a test).
-COMPACTION = ("--max-compactions", "2", "--leave-out-quirk", SNAPSHOT_LABEL_QUIRK)
+COMPACTION = ("--compaction", "--leave-out-quirk", SNAPSHOT_LABEL_QUIRK)
 LEARNERS = (
     *("--changes", "add_voter,add_learner,promote,remove_learner,shrink_to_one"),
     *("--max-membership-changes", "2", "--leave-out-quirk", "promoted_learner_loses_progress"),
@@ -66,8 +66,8 @@ def gate_runs() -> list[GateRun]:
         GateRun("impl bfs max_msgs 5 depth 11", ("--max-msgs", "5", "--depth", "11")),
         GateRun("impl bfs crash + pre-vote", ("--max-crashes", "1", "--pre-vote")),
         GateRun("impl bfs check quorum", ("--check-quorum",)),
-        GateRun("impl bfs leader transfer", ("--max-transfers", "1", "--check-quorum")),
-        GateRun("impl bfs read index", ("--max-reads", "2", "--max-msgs", "4")),
+        GateRun("impl bfs leader transfer", ("--transfer-leader", "--check-quorum")),
+        GateRun("impl bfs read index", ("--read-index", "--max-msgs", "4")),
         GateRun("impl bfs learners", LEARNERS),
         GateRun("impl bfs compaction", (*COMPACTION, "--depth", "14")),
         GateRun("impl bfs max_term 4", ("--max-term", "4")),

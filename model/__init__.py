@@ -23,9 +23,12 @@ Choices, where raft-rs leaves room or the model abstracts:
   Replicate, paused. Inflight windows never fill (a slot per entry, fewer than 256).
 - Restart keeps HardState (term, vote, commit), the log, and the applied index and
   configuration (the application's persisted state); a joint phase resumes pending.
-- Leader transfer and ReadIndex (Safe and LeaseBased) are raft-rs's; snapshots and log
-  compaction are not modelled (the log is never compacted, so raft-rs never sends a
-  snapshot).
+- Leader transfer and ReadIndex (Safe and LeaseBased) are raft-rs's, and so are log
+  compaction (up to the applied index) and snapshots: sent only to recently active
+  peers (`Server.active`, kept when logs may be compacted), labelled as raft-rs 0.6's
+  `MemStorage` labels them (a named quirk), asked for by `request_snapshot` and reported
+  by the application. A compacted log keeps its length: compacted indexes hold
+  `COMPACTED`, a restored snapshot's index its label (`state.py`).
 - The network is a bag. A message its receiver ignores now and for ever is retired in
   the step that makes it so (`server.ignored_forever`); every other message stays until
   it is delivered, dropped or duplicated.
