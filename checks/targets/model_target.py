@@ -12,7 +12,7 @@ from model.actions import Action, action_kind, successors
 from model.invariants import GOALS, INVARIANTS, STEP_INVARIANTS
 from model.params import BOUND_NAMES as PARAM_BOUNDS
 from model.params import Params, for_cluster
-from model.state import Kind, Msg, MsgType, Role, Server, State, ids, initial_state
+from model.state import Config, Kind, Msg, MsgType, Role, Server, State, ids, initial_state
 from model.symmetry import symmetric_hash
 from model.variants import VARIANT_BOUNDS, with_variant
 from model.variants import VARIANTS as VARIANT_RULES
@@ -138,9 +138,12 @@ def format_msg(m: Msg) -> str:
         entries = ", ".join(_format_entry(e) for e in m.entries)
         return f"{text} prev ({m.idx}, term {m.log_term}) [{entries}] commit {m.commit}"
     if m.type == MsgType.APPEND_RESP:
+        asks = f" asks snapshot {m.context}" if m.context else ""
         if m.reject:
-            return f"{text} reject {m.idx} hint {m.hint}"
+            return f"{text} reject {m.idx} hint {m.hint}{asks}"
         return f"{text} index {m.idx}"
+    if m.type == MsgType.SNAPSHOT:
+        return f"{text} at ({m.idx}, term {m.log_term}) {_format_config(m.config)}"
     read = f" read {m.context}" if m.context else ""
     if m.type == MsgType.HEARTBEAT:
         return f"{text} commit {m.commit}{read}"
@@ -151,6 +154,13 @@ def format_msg(m: Msg) -> str:
     if m.type == MsgType.READ_INDEX_RESP:
         return f"{text} read {m.context} index {m.idx}"
     return f"{text}{' reject' if m.reject else ''}"
+
+
+def _format_config(c: Config) -> str:
+    text = f"voters={ids(c.voters)}, learners={ids(c.learners)}"
+    if c.joint:
+        text += f", next voters={ids(c.next_voters)}, next learners={ids(c.next_learners)}"
+    return text
 
 
 def _format_entry(e: Any) -> str:
