@@ -105,7 +105,7 @@ def test_a_node_that_panics_leaves_an_error_state() -> None:
     c = initial_cluster(TARGET.settings).derive()
     # raft-rs panics on an append whose log term is 0.
     bad = Message(msg_type=MessageType.MsgAppend, to=2, from_=1, term=1, index=1, log_term=0)
-    c.send([bad])
+    c.net.send([bad])
     key = message_key(bad)
     m = abstract(TARGET.params, c).network[0][0]
     after = perform(TARGET.settings, c, Action("Deliver", (m,)), key)
@@ -117,7 +117,7 @@ def test_a_node_that_panics_leaves_an_error_state() -> None:
 
 def test_a_message_the_model_lacks_is_abstracted_as_unknown() -> None:
     c = initial_cluster(TARGET.settings).derive()
-    c.send([Message(msg_type=MessageType.MsgReadIndexResp, to=2, from_=1, term=1)])
+    c.net.send([Message(msg_type=MessageType.MsgReadIndexResp, to=2, from_=1, term=1)])
     ((m, count),) = abstract(TARGET.params, c).network
     assert m.type == MsgType.UNKNOWN and m.idx == int(MessageType.MsgReadIndexResp) and count == 1
 
@@ -142,7 +142,7 @@ def test_a_repeated_heartbeat_puts_a_second_copy_in_flight() -> None:
         _, c = _step(target, c, name, **want)
     _, once = _step(target, c, "Heartbeat", node=1)
     _, twice = _step(target, once, "Heartbeat", node=1)
-    assert twice.messages_in_flight() == once.messages_in_flight() + 2
+    assert twice.net.in_flight() == once.net.in_flight() + 2
 
 
 def test_a_divergence_report_names_the_action_the_outcomes_and_the_differing_fields(
@@ -171,14 +171,14 @@ def test_a_message_is_retired_only_when_the_implementation_ignores_it(monkeypatc
     _, c = _step(TARGET, c, "Timeout", node=1)  # node 1 at term 2 asks 2 and 3
     stale = Message(msg_type=MessageType.MsgRequestVoteResponse, to=1, from_=2, term=1)
     c = c.derive()
-    c.send([stale])
+    c.net.send([stale])
     key = message_key(stale)
     assert implementation_ignores(c, key)
     retire_ignored(TARGET.params, c)
     assert key not in c.net  # a vote answer of an older term: ignored for ever
     # An implementation that answers it keeps it in flight (and that step diverges).
     c = c.derive()
-    c.send([stale])
+    c.net.send([stale])
     original = Raft.step
 
     def chatty(self: Raft[MemStorage], m: Message) -> None:

@@ -45,12 +45,11 @@ def perform(
             _deliver(after, key)
         elif name == "Drop":
             assert key is not None
-            after.remove_one(key)
+            after.net.take(key)
             after.used = after.used._replace(drops=after.used.drops + 1)
         elif name == "Duplicate":
             assert key is not None
-            m, count = after.net[key]
-            after.net[key] = (m, count + 1)
+            after.net.duplicate(key)
             after.used = after.used._replace(duplicates=after.used.duplicates + 1)
         else:
             node_id = args[0]
@@ -65,7 +64,7 @@ def perform(
 
 
 def _deliver(c: Cluster, key: MessageKey) -> None:
-    m = c.remove_one(key)
+    m = c.net.take(key)
     node = c.node_to_change(m.to)
     try:
         node.step(m)
@@ -78,7 +77,7 @@ def _settle(c: Cluster, node_id: int, node: Node) -> None:
     """Runs the node's application loop, sends what it sends, keeps the reads it
     answered (with the index each had to reach) and puts the node back."""
     reads: list[ReadState] = []
-    c.send(handle_ready(node, reads))
+    c.net.send(handle_ready(node, reads))
     c.replace_node(node_id, node)
     if reads:
         answered = tuple(

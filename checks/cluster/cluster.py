@@ -4,22 +4,24 @@ how much of each bounded event (crashes, drops, ...) has been used.
 Copies are copy-on-write: a successor shares every node it does not change with its
 parent and clones only the node an action touches (an action changes one node). A
 node, once in a cluster, is never mutated again, so its fingerprint is computed once.
-Messages in flight are never mutated either, and are shared between copies.
+The messages in flight are a `Network`, copied with the cluster (one dict copy: the
+messages themselves are shared).
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from checks.cluster.node_key import message_key, node_state_key
+from checks.cluster.network import MessageKey, Network
+from checks.cluster.node_key import node_state_key
 from model.state import Budget
 from raft_ref.config import Config
-from raft_ref.eraftpb import ConfState, Message
+from raft_ref.eraftpb import ConfState
 from raft_ref.raw_node import RawNode
 from raft_ref.read_only import ReadOnlyOption
 from raft_ref.storage import MemStorage
 
-MessageKey = tuple[object, ...]
+__all__ = ["Cluster", "ClusterSettings", "MessageKey", "NodeSlot", "initial_cluster"]
 
 
 @dataclass(frozen=True)
@@ -90,8 +92,8 @@ Served = tuple[tuple[int, int, int], ...]
 
 
 class Cluster:
-    """Nodes (`slots[id - 1]`), the network (message key -> (message, copies)), the
-    budget used, and the error that stopped the cluster, if any."""
+    """Nodes (`slots[id - 1]`), the network, the budget used, and the error that
+    stopped the cluster, if any."""
 
     __slots__ = (
         "_fingerprint",
@@ -108,7 +110,7 @@ class Cluster:
     def __init__(
         self,
         slots: list[NodeSlot],
-        net: dict[MessageKey, tuple[Message, int]],
+        net: Network,
         used: Budget,
         error: str | None = None,
         *,
@@ -134,7 +136,7 @@ class Cluster:
         """A successor to modify: shares the nodes, copies the containers."""
         return Cluster(
             list(self.slots),
-            dict(self.net),
+            self.net.copy(),
             self.used,
             read_required=self.read_required,
             served=self.served,
@@ -150,38 +152,19 @@ class Cluster:
     def replace_node(self, node_id: int, node: RawNode[MemStorage]) -> None:
         self.slots[node_id - 1] = NodeSlot(node)
 
-    def send(self, messages: list[Message]) -> None:
-        net = self.net
-        for m in messages:
-            key = message_key(m)
-            held = net.get(key)
-            net[key] = (m, 1) if held is None else (held[0], held[1] + 1)
-
-    def remove_one(self, key: MessageKey) -> Message:
-        m, count = self.net[key]
-        if count > 1:
-            self.net[key] = (m, count - 1)
-        else:
-            del self.net[key]
-        return m
-
     def retire(self, keys: list[MessageKey]) -> None:
         """Takes every copy of these messages off the network (before the cluster is
         fingerprinted or abstracted)."""
-        for key in keys:
-            del self.net[key]
+        self.net.retire(keys)
         self._fingerprint = None
         self.abstract_state = None
         self.message_keys = None
-
-    def messages_in_flight(self) -> int:
-        return sum(count for _, count in self.net.values())
 
     def fingerprint(self) -> int:
         fp = self._fingerprint
         if fp is None:
             nodes = tuple(slot.key_hash for slot in self.slots)
-            network = tuple(sorted((hash(k), n) for k, (_, n) in self.net.items()))
+            network = self.net.state_key()
             fp = hash((nodes, network, self.used, self.error, self.read_required, self.served))
             self._fingerprint = fp
         return fp
@@ -193,7 +176,7 @@ class Cluster:
 
     def __setstate__(self, state: tuple[object, ...]) -> None:
         nodes, net, used, error, read_required, served = state
-        assert isinstance(nodes, list) and isinstance(net, dict) and isinstance(used, tuple)
+        assert isinstance(nodes, list) and isinstance(net, Network) and isinstance(used, tuple)
         assert isinstance(read_required, tuple) and isinstance(served, tuple)
         self.read_required = read_required
         self.served = served
@@ -216,4 +199,4 @@ def initial_cluster(settings: ClusterSettings) -> Cluster:
             ConfState(list(voters), []), snapshot_term_of_entry=settings.snapshot_term_of_entry
         )
         slots.append(NodeSlot(RawNode(settings.node_config(node_id), store)))
-    return Cluster(slots, {}, Budget())
+    return Cluster(slots, Network(), Budget())
