@@ -33,7 +33,6 @@ pin down that each one does fail that way.
 from __future__ import annotations
 
 import contextlib
-import copy
 
 import pytest
 from hypothesis import settings
@@ -48,6 +47,7 @@ from hypothesis.stateful import (
 )
 
 from checks.cluster import app as app_loop
+from checks.cluster.network import MessageKey, Network, Partition
 from checks.conformance.safety import Observation, SafetyChecker
 from raft_ref.config import Config
 from raft_ref.eraftpb import (
@@ -55,7 +55,6 @@ from raft_ref.eraftpb import (
     ConfChangeType,
     ConfState,
     Entry,
-    EntryType,
     Message,
     MessageType,
     Snapshot,
@@ -65,8 +64,8 @@ from raft_ref.eraftpb import (
 from raft_ref.errors import Error, NoPendingMembershipChange, RaftPanic, SnapshotOutOfDate
 from raft_ref.raft import Raft, StateRole
 from raft_ref.raw_node import RawNode
-from raft_ref.storage import MemStorage, MemStorageCore
-from tests.harness import Network
+from raft_ref.storage import MemStorage
+from tests import harness
 from tests.test_util import new_message
 
 # Node ids the cluster may ever use; the initial members are 1..size.
@@ -93,26 +92,6 @@ class LogTermMemStorage(MemStorage):
         return snap
 
 
-def forget_pending_membership_change(raft: Raft[MemStorage], core: MemStorageCore) -> None:
-    """Clears a finished joint-consensus change from the node and its storage.
-
-    Known raft-rs 0.6.0-alpha gaps, worked around (no public API does this):
-    - `MemStorageCore::set_conf_state` and `apply_snapshot` can record a pending
-      change but never clear one, so after Finalize the storage still holds the
-      finished change; its snapshots carry it to other nodes and a restart re-enters
-      the joint state.
-    - `Raft::restore` sets the pending change from a snapshot that has one but never
-      clears it for a snapshot that has none (raft_ref/QUIRKS.md section 5), so a node
-      that missed the Finalize and caught up by snapshot stays "pending".
-    Either way the next Begin applied on that node trips raft-rs's assertion that no
-    other change is pending (a panic). An application's own storage would forget the
-    change at Finalize, and the node must too.
-    """
-    core.raft_state.pending_conf_state = None
-    core.raft_state.pending_conf_state_start_index = None
-    raft.pending_membership_change = None
-
-
 class AppNode:
     """One machine: a RawNode, its storage, and the application state beside it."""
 
@@ -137,9 +116,8 @@ class ClusterMachine(RuleBasedStateMachine):
     def __init__(self) -> None:
         super().__init__()
         self.nodes: dict[int, AppNode] = {}
-        self.network: list[Message] = []
-        # Node ids on one side of a partition (None: no partition).
-        self.partition: frozenset[int] | None = None
+        # The messages in flight, and the partition (one side named), if any.
+        self.network = Network()
         self.safety = SafetyChecker()
         # The history of committed entries, as the applications applied them.
         self.committed: dict[int, EntryKey] = {}
@@ -149,27 +127,29 @@ class ClusterMachine(RuleBasedStateMachine):
     # --- The application loop ------------------------------------------------------
 
     def handle_ready(self, node_id: int) -> None:
-        """One turn of the application loop on `node_id`: handle one Ready, if any.
+        """One turn of the application loop on `node_id`: handle one Ready, if any,
+        through the shared loop (`checks.cluster.app.process_ready`).
 
-        One Ready per event, as an application's event loop does: a leader in the
-        joint state appends another Finalize on every `advance` until one is applied
-        (raft-rs #349), so "until nothing is ready" would never end.
+        One Ready per event, as an application's event loop does, each reported applied
+        (`RawNode::advance`): a leader in the joint state appends another Finalize on
+        every `advance` until one is applied (raft-rs #349), so "until nothing is ready"
+        would never end. A finished membership change is forgotten (by the storage at
+        Finalize, by the node after a snapshot without one), which raft-rs never does
+        (QUIRKS.md section 5).
         """
         app = self.nodes[node_id]
         node = app.node
         if not node.has_ready():
             return
         rd = node.ready()
-        core = app.store.wl()
-        app_loop.persist(core, rd)
+        refused = app_loop.process_ready(node, rd, advance_every_ready=True)
+        self.network.send(rd.messages)
         if not rd.snapshot.is_empty():
-            if rd.snapshot.metadata.pending_membership_change_index == 0:
-                forget_pending_membership_change(node.raft, core)
             self.install_snapshot(app, rd.snapshot.metadata.index)
-        self.network.extend(rd.messages)
-        for entry in rd.committed_entries or []:
-            self.apply_entry(app, entry)
-        node.advance(rd)
+        committed = rd.committed_entries or []
+        for entry in committed:
+            self.record_applied(app, entry)
+        self.judge_refused(committed, refused)
 
     def install_snapshot(self, app: AppNode, index: int) -> None:
         # The snapshot stands for the state machine at `index`: entries up to it are
@@ -180,24 +160,23 @@ class ClusterMachine(RuleBasedStateMachine):
         )
         app.applied_index = index
 
-    def apply_entry(self, app: AppNode, entry: Entry) -> None:
+    def record_applied(self, app: AppNode, entry: Entry) -> None:
         assert entry.index == app.applied_index + 1, (
             f"node {app.id} applies entry {entry.index} after {app.applied_index}"
         )
-        key = entry.key()
-        self.record_committed(app.id, entry.index, key)
+        self.record_committed(app.id, entry.index, entry.key())
         app.applied_index = entry.index
-        if entry.entry_type == EntryType.EntryConfChange:
-            self.apply_conf_change(app, decode_conf_change(entry.data))
 
-    def apply_conf_change(self, app: AppNode, cc: ConfChange) -> None:
+    def judge_refused(self, committed: list[Entry], refused: list[tuple[int, Error]]) -> None:
         # A refused Begin is refused by every node alike (same configuration at the
         # same index), so the application may skip it; a repeated Finalize finds
-        # nothing pending (raft-rs #349): harmless.
-        refused = app_loop.apply_conf_change(app.node, cc)
-        finalize = cc.change_type == ConfChangeType.FinalizeMembershipChange
-        if finalize and refused is not None and not isinstance(refused, NoPendingMembershipChange):
-            raise refused
+        # nothing pending (raft-rs #349): harmless. Any other refused Finalize fails.
+        by_index = {entry.index: entry for entry in committed}
+        for index, error in refused:
+            cc = decode_conf_change(by_index[index].data)
+            finalize = cc.change_type == ConfChangeType.FinalizeMembershipChange
+            if finalize and not isinstance(error, NoPendingMembershipChange):
+                raise error
 
     # --- Setting up ----------------------------------------------------------------
 
@@ -343,13 +322,14 @@ class ClusterMachine(RuleBasedStateMachine):
     # --- The network ---------------------------------------------------------------
 
     def reachable(self, m: Message) -> bool:
-        if m.to not in self.nodes:
-            return False
-        side = self.partition
-        return side is None or ((m.from_ in side) == (m.to in side))
+        return m.to in self.nodes and not self.network.blocked(m)
+
+    def pick_message(self, choice: int) -> MessageKey:
+        """The message at position `choice` (modulo the copies in flight)."""
+        return self.network.key_at(choice % self.network.in_flight())
 
     def deliver_at(self, position: int) -> None:
-        m = self.network.pop(position)
+        m = self.network.take(self.network.key_at(position))
         if not self.reachable(m):
             return
         # Errors (a response from an unknown peer, a dropped proposal) are the
@@ -361,7 +341,7 @@ class ClusterMachine(RuleBasedStateMachine):
     @precondition(lambda self: bool(self.network))
     @rule(choice=st.integers(0, 10_000))
     def deliver(self, choice: int) -> None:
-        self.deliver_at(choice % len(self.network))
+        self.deliver_at(choice % self.network.in_flight())
 
     @rule()
     def deliver_all(self) -> None:
@@ -374,23 +354,20 @@ class ClusterMachine(RuleBasedStateMachine):
     @precondition(lambda self: bool(self.network))
     @rule(choice=st.integers(0, 10_000))
     def drop(self, choice: int) -> None:
-        self.network.pop(choice % len(self.network))
+        self.network.take(self.pick_message(choice))
 
     @precondition(lambda self: bool(self.network))
     @rule(choice=st.integers(0, 10_000))
     def duplicate(self, choice: int) -> None:
-        m = self.network[choice % len(self.network)]
-        twin = copy.copy(m)
-        twin.entries = list(m.entries)
-        self.network.append(twin)
+        self.network.duplicate(self.pick_message(choice))
 
     @rule(side=st.frozensets(st.sampled_from(ID_POOL), min_size=1, max_size=MAX_ID - 1))
     def partition_network(self, side: frozenset[int]) -> None:
-        self.partition = side
+        self.network.partition = Partition([side])
 
     @rule()
     def heal(self) -> None:
-        self.partition = None
+        self.network.partition = None
 
     # --- Machines ------------------------------------------------------------------
 
@@ -450,7 +427,7 @@ def test_cluster_stateful_long() -> None:
 
 
 def test_quirk_campaign_of_a_removed_node_panics_when_it_wins() -> None:
-    nt = Network.new([None, None, None])
+    nt = harness.Network.new([None, None, None])
     nt.send([new_message(1, 1, MessageType.MsgHup, 0)])
     for node_id in (1, 2, 3):
         nt.peers[node_id].remove_node(3)
