@@ -14,6 +14,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any, ClassVar
 
+from checks.cluster.network import Partition
 from checks.conformance.protocol import (
     ProtocolError,
     b64,
@@ -112,19 +113,16 @@ def answers_agree(first: Answer, other: Answer) -> bool:
 
 @dataclass
 class _Network:
+    """The messages in flight between adapters, encoded, in sending order, and the
+    partition (`checks.cluster.network.Partition`, shared with the in-process network
+    of raft_ref messages), if any."""
+
     # Messages in flight, in sending order: (from, to, base64 eraftpb.Message).
     pending: list[tuple[int, int, str]] = field(default_factory=list)
-    groups: list[set[int]] | None = None
-
-    def _group_of(self, node: int) -> int:
-        # Nodes named in no group form one more group together.
-        assert self.groups is not None
-        return next((i for i, g in enumerate(self.groups) if node in g), -1)
+    partition: Partition | None = None
 
     def blocked(self, src: int, dst: int) -> bool:
-        if self.groups is None:
-            return False
-        return self._group_of(src) != self._group_of(dst)
+        return self.partition is not None and self.partition.separates(src, dst)
 
     def take(
         self,
@@ -463,13 +461,13 @@ class ScenarioDriver:
             self.timeouts[node] = timeout
 
     def _do_partition(self, step: Step) -> None:
-        self.network.groups = [set(parse_ids(a)) for a in step.args]
+        self.network.partition = Partition(parse_ids(a) for a in step.args)
 
     def _do_isolate(self, step: Step) -> None:
-        self.network.groups = [{step.int_arg(0)}]
+        self.network.partition = Partition([[step.int_arg(0)]])
 
     def _do_heal(self, step: Step) -> None:
-        self.network.groups = None
+        self.network.partition = None
 
     def _do_compact(self, step: Step) -> None:
         node = step.int_arg(0)
