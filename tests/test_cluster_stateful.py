@@ -5,11 +5,12 @@ Hypothesis drives 3 to 5 nodes (ids from 1; later additions up to id 6), each a
 delivery in any order, loss, duplication, partitions, restarts from storage, log
 compaction and membership changes (one node at a time, and joint consensus through
 `propose_membership_change`). Each node runs the application loop a correct user
-writes: persist the Ready's snapshot, entries and hard state, put its messages in the
-network, apply committed entries (conf changes included, as raft-rs's tests do:
-`apply_conf_change` for single-node changes, `raft.begin_membership_change` /
-`raft.finalize_membership_change` for joint consensus), persist the new membership,
-then `advance`.
+writes, the explorer's own (`checks/cluster/app.py`), over the explorer's in-memory
+network (`checks/cluster/network.py`): persist the Ready's snapshot, entries and hard
+state, put its messages in the network, apply committed entries (conf changes
+included, as raft-rs's tests do: `apply_conf_change` for single-node changes,
+`raft.begin_membership_change` / `raft.finalize_membership_change` for joint
+consensus), persist the new membership, then `advance`.
 
 After every step the model's safety invariants are checked on what each node reports
 of itself (role, term, vote, commit, log), through the checker the conformance
