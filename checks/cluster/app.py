@@ -13,6 +13,10 @@ its Finalize (upstream #349); an application that reports "applied up to N" only
 it applied something does not grow the log without bound, yet still appends a Finalize
 on each advance that applied entries while joint — which the model does too
 (`model.server.apply_committed`).
+
+One loop serves every driver of `raft_ref` nodes: the explorer's cluster runs
+`handle_ready` after each event; the conformance host and the stateful test take one
+Ready at a time through `process_ready`, each naming its policy in the call.
 """
 
 from __future__ import annotations
@@ -66,7 +70,11 @@ def handle_ready(node: Node, reads: list[ReadState] | None = None) -> list[Messa
 
 
 def process_ready(
-    node: Node, rd: Ready, forget_finished_change: bool = True, advance_every_ready: bool = False
+    node: Node,
+    rd: Ready,
+    *,
+    forget_finished_change: bool = True,
+    advance_every_ready: bool = False,
 ) -> list[tuple[int, Error]]:
     """One Ready: persist it, apply its committed entries, advance. Returns the
     configuration changes raft-rs refused, by entry index.
