@@ -57,6 +57,10 @@ class Network:
         twin.partition = self.partition
         return twin
 
+    def __reduce__(self) -> tuple[object, ...]:
+        # Plainer than the default for slots: states cross to worker processes often.
+        return (_restored, (self._held, self.partition))
+
     # --- changing it -----------------------------------------------------------------
 
     def send(self, messages: Iterable[Message]) -> None:
@@ -131,3 +135,9 @@ class Network:
 
     def values(self) -> ValuesView[tuple[Message, int]]:
         return self._held.values()
+
+
+def _restored(held: dict[MessageKey, tuple[Message, int]], partition: Partition | None) -> Network:
+    net = Network(partition=partition)
+    net._held = held
+    return net
