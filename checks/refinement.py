@@ -288,14 +288,34 @@ def _required(required: tuple[int, ...], number: int) -> int:
     return required[number - 1] if 0 < number <= len(required) else -1
 
 
+_server_memo: dict[tuple[object, ...], Server] = {}
+
+
+def forget_cached_abstractions() -> None:
+    """Clears the caches keyed by node state (for a new target: other code, such as a
+    mutant, may step the same states differently)."""
+    _server_memo.clear()
+    _ignores.clear()
+
+
 def _slot_server(
     slot: NodeSlot, servers: int, required: tuple[int, ...], served: Any, compaction: bool
 ) -> Server:
     # Cached on the slot: a slot is one node state, and the reads it made and answered
-    # are the same in every cluster that shares it.
+    # are the same in every cluster that shares it. A node state shared by several
+    # clusters (one step taken once for all) is abstracted once per reads it answered
+    # and, while it has reads pending, per indexes those had to reach.
     server = slot.abstract
     if server is None:
-        server = abstract_server(slot.node.raft, servers, required, served, compaction)
+        raft = slot.node.raft
+        pending = required if raft.read_only.read_index_queue else ()
+        memo_key = (slot.key_hash, served, pending, servers, compaction)
+        server = _server_memo.get(memo_key)
+        if server is None:
+            server = abstract_server(raft, servers, required, served, compaction)
+            if len(_server_memo) > 200_000:
+                _server_memo.clear()
+            _server_memo[memo_key] = server
         slot.abstract = server
     assert isinstance(server, Server)
     return server

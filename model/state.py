@@ -263,9 +263,12 @@ def agree(a: Log, b: Log, upto: int) -> bool:
     compared)."""
     if len(a) < upto or len(b) < upto:
         return False
+    head_a, head_b = a[:upto], b[:upto]
+    if head_a == head_b:
+        return True
     if is_plain(a) and is_plain(b):
-        return a[:upto] == b[:upto]
-    for x, y in zip(a[:upto], b[:upto], strict=True):
+        return False
+    for x, y in zip(head_a, head_b, strict=True):
         if x != y and Kind.SNAPSHOT not in (x.kind, y.kind):
             return False
     return True

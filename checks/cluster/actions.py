@@ -8,21 +8,24 @@ receiver step it *and* run its application loop (persist, send, apply, advance) 
 same action. What the node then does is its own business: the refinement check
 compares the result with what the model allows.
 
-Every action changes at most one node. A node that raises (a `RaftPanic`, a broken
-contract, any exception) leaves the cluster in an error state that the target reports
-as a violation.
+Every action changes at most one node, and what that node does depends only on its own
+state and the event: a `StepMemo` remembers each (node state, event) it has seen, so
+that a node state reached in many clusters is stepped once per event. A node that
+raises (a `RaftPanic`, a broken contract, any exception) leaves the cluster in an error
+state that the target reports as a violation.
 """
 
 from __future__ import annotations
 
 import contextlib
 from collections.abc import Callable
+from dataclasses import dataclass
 
 from checks.cluster.app import handle_ready
-from checks.cluster.cluster import Cluster, ClusterSettings, MessageKey
+from checks.cluster.cluster import Cluster, ClusterSettings, MessageKey, NodeSlot, node_key_hash
 from model.actions import Action
 from model.state import ids
-from raft_ref.eraftpb import ConfState
+from raft_ref.eraftpb import ConfState, Message
 from raft_ref.errors import ProposalDropped, RequestSnapshotDropped, StepPeerNotFound
 from raft_ref.raft import StateRole
 from raft_ref.raw_node import RawNode, SnapshotStatus
@@ -32,57 +35,146 @@ from raft_ref.storage import MemStorage
 Node = RawNode[MemStorage]
 
 
+@dataclass(frozen=True, slots=True)
+class NodeStep:
+    """What one node did on one event: the node after it (None: it dropped the event
+    unchanged), what it sent and the reads it answered; or the error it raised."""
+
+    node: Node | None
+    key_hash: int
+    sent: tuple[Message, ...]
+    reads: tuple[ReadState, ...]
+    error: str | None = None
+
+
+class StepMemo:
+    """The steps of nodes already taken, by (node state, event). Nodes in a cluster are
+    never mutated, so a remembered node is shared by every cluster that reaches it.
+    Bounded: cleared when full. One memo belongs to one target (one configuration, one
+    version of the code)."""
+
+    __slots__ = ("_steps", "hits", "limit", "misses")
+
+    def __init__(self, limit: int = 200_000) -> None:
+        self._steps: dict[tuple[object, ...], NodeStep] = {}
+        self.limit = limit
+        self.hits = 0
+        self.misses = 0
+
+    # A memo travels to worker processes empty: each fills its own.
+    def __getstate__(self) -> int:
+        return self.limit
+
+    def __setstate__(self, limit: int) -> None:
+        self.__init__(limit)  # type: ignore[misc]
+
+    def step(
+        self, slot: NodeSlot, event: tuple[object, ...], run: Callable[[], NodeStep]
+    ) -> NodeStep:
+        key = (slot.key_hash, event)
+        known = self._steps.get(key)
+        if known is not None:
+            self.hits += 1
+            return known
+        self.misses += 1
+        done = run()
+        if len(self._steps) >= self.limit:
+            self._steps.clear()
+        self._steps[key] = done
+        return done
+
+
 def perform(
-    settings: ClusterSettings, c: Cluster, action: Action, key: MessageKey | None = None
+    settings: ClusterSettings,
+    c: Cluster,
+    action: Action,
+    key: MessageKey | None = None,
+    memo: StepMemo | None = None,
 ) -> Cluster:
     """The cluster after the environment takes `action`; `key` names the implementation
     message of a message action."""
     name, args = action
     after = c.derive()
-    try:
-        if name == "Deliver":
-            assert key is not None
-            _deliver(after, key)
-        elif name == "Drop":
-            assert key is not None
-            after.net.take(key)
-            after.used = after.used._replace(drops=after.used.drops + 1)
-        elif name == "Duplicate":
-            assert key is not None
-            after.net.duplicate(key)
-            after.used = after.used._replace(duplicates=after.used.duplicates + 1)
-        else:
-            node_id = args[0]
-            assert isinstance(node_id, int)
-            node = _NODE_EVENTS[name](settings, after, after.node_to_change(node_id), args)
-            _settle(after, node_id, node)
-    except Exception as error:
+    if name == "Drop":
+        assert key is not None
+        after.net.take(key)
+        after.used = after.used._replace(drops=after.used.drops + 1)
+        return after
+    if name == "Duplicate":
+        assert key is not None
+        after.net.duplicate(key)
+        after.used = after.used._replace(duplicates=after.used.duplicates + 1)
+        return after
+    if name == "Deliver":
+        assert key is not None
+        message = after.net.take(key)
+        node_id = message.to
+        event: tuple[object, ...] = (name, key)
+
+        def run() -> NodeStep:
+            return _deliver(c.slots[node_id - 1].node, message)
+
+    else:
+        node_id = args[0]
+        assert isinstance(node_id, int)
+        book, act = _NODE_EVENTS[name]
+        payload = book(after)
+        event = (name, args, payload)
+
+        def run() -> NodeStep:
+            try:
+                node = act(settings, c.slots[node_id - 1].node.clone(), args, payload)
+            except Exception as error:
+                return _failed(error)
+            return _settled(node)
+
+    slot = c.slots[node_id - 1]
+    done = run() if memo is None else memo.step(slot, event, run)
+    if done.error is not None:
         failed = c.derive()
-        failed.error = f"{type(error).__name__}: {error}"
+        failed.error = done.error
         return failed
+    _put_back(after, node_id, done)
     return after
 
 
-def _deliver(c: Cluster, key: MessageKey) -> None:
-    m = c.net.take(key)
-    node = c.node_to_change(m.to)
+def _deliver(node: Node, m: Message) -> NodeStep:
+    changed = node.clone()
     try:
-        node.step(m)
+        changed.step(m)
     except StepPeerNotFound:
-        return  # a response from a node it keeps no progress for: dropped by RawNode
-    _settle(c, m.to, node)
+        # A response from a node it keeps no progress for: dropped by RawNode.
+        return NodeStep(None, 0, (), ())
+    except Exception as error:
+        return _failed(error)
+    return _settled(changed)
 
 
-def _settle(c: Cluster, node_id: int, node: Node) -> None:
-    """Runs the node's application loop, sends what it sends, keeps the reads it
-    answered (with the index each had to reach) and puts the node back."""
+def _settled(node: Node) -> NodeStep:
+    """The node after its application loop has run (persist, send, apply, advance)."""
     reads: list[ReadState] = []
-    c.net.send(handle_ready(node, reads))
-    c.replace_node(node_id, node)
-    if reads:
+    try:
+        sent = handle_ready(node, reads)
+    except Exception as error:
+        return _failed(error)
+    return NodeStep(node, node_key_hash(node), tuple(sent), tuple(reads))
+
+
+def _failed(error: BaseException) -> NodeStep:
+    return NodeStep(None, 0, (), (), f"{type(error).__name__}: {error}")
+
+
+def _put_back(c: Cluster, node_id: int, done: NodeStep) -> None:
+    """Puts the stepped node back, sends what it sent and keeps the reads it answered
+    (with the index each had to reach)."""
+    if done.node is None:
+        return
+    c.net.send(list(done.sent))
+    c.put_node(node_id, done.node, done.key_hash)
+    if done.reads:
         answered = tuple(
             (number, rs.index, c.read_required[number - 1])
-            for rs in reads
+            for rs in done.reads
             if (number := read_number(rs.request_ctx)) > 0
         )
         served = list(c.served)
@@ -95,10 +187,42 @@ def read_number(ctx: bytes) -> int:
     return int(ctx[5:]) if ctx.startswith(b"read ") else 0
 
 
-NodeEvent = Callable[[ClusterSettings, Cluster, Node, tuple[object, ...]], Node]
+# A node event is two parts: what the cluster books for it (its budget, the context a
+# request carries), returning what the node is told besides the action's arguments;
+# and what the node does, which depends only on the node, the arguments and that.
+Book = Callable[[Cluster], object]
+NodeEvent = Callable[[ClusterSettings, Node, tuple[object, ...], object], Node]
 
 
-def _timeout(settings: ClusterSettings, c: Cluster, node: Node, args: tuple[object, ...]) -> Node:
+def _counted(field: str) -> Book:
+    def book(c: Cluster) -> object:
+        c.used = c.used._replace(**{field: getattr(c.used, field) + 1})
+        return None
+
+    return book
+
+
+def _nothing(c: Cluster) -> object:
+    return None
+
+
+def _book_client_request(c: Cluster) -> object:
+    c.used = c.used._replace(client_requests=c.used.client_requests + 1)
+    return b"client %d" % c.used.client_requests
+
+
+def _book_read(c: Cluster) -> object:
+    """A read request is numbered, and remembers the highest index committed anywhere
+    now (what its answer must reach)."""
+    c.used = c.used._replace(reads=c.used.reads + 1)
+    required = max(slot.node.raft.raft_log.committed for slot in c.slots)
+    c.read_required = (*c.read_required, required)
+    return b"read %d" % c.used.reads
+
+
+def _timeout(
+    settings: ClusterSettings, node: Node, args: tuple[object, ...], payload: object
+) -> Node:
     """Tick until the election timer fires (it restarts from 0 when it does). A node
     whose timer cannot fire (not promotable) is left as the ticks made it."""
     raft = node.raft
@@ -109,7 +233,9 @@ def _timeout(settings: ClusterSettings, c: Cluster, node: Node, args: tuple[obje
     return node
 
 
-def _heartbeat(settings: ClusterSettings, c: Cluster, node: Node, args: tuple[object, ...]) -> Node:
+def _heartbeat(
+    settings: ClusterSettings, node: Node, args: tuple[object, ...], payload: object
+) -> Node:
     """Tick the leader until its heartbeat timer fires (it broadcasts heartbeats, and
     with check quorum may step down on the way)."""
     raft = node.raft
@@ -121,23 +247,22 @@ def _heartbeat(settings: ClusterSettings, c: Cluster, node: Node, args: tuple[ob
 
 
 def _client_request(
-    settings: ClusterSettings, c: Cluster, node: Node, args: tuple[object, ...]
+    settings: ClusterSettings, node: Node, args: tuple[object, ...], payload: object
 ) -> Node:
-    c.used = c.used._replace(client_requests=c.used.client_requests + 1)
     # Whether dropping the proposal was allowed is the refinement check's to judge.
+    assert isinstance(payload, bytes)
     with contextlib.suppress(ProposalDropped):
-        node.propose(b"", b"client %d" % c.used.client_requests)
+        node.propose(b"", payload)
     return node
 
 
 def _propose_membership_change(
-    settings: ClusterSettings, c: Cluster, node: Node, args: tuple[object, ...]
+    settings: ClusterSettings, node: Node, args: tuple[object, ...], payload: object
 ) -> Node:
     """Propose the target (voters, learners); a target of (0, 0) is a proposal made
     while a change is pending, for which the current configuration is proposed."""
     _, voters, learners = args
     assert isinstance(voters, int) and isinstance(learners, int)
-    c.used = c.used._replace(membership_changes=c.used.membership_changes + 1)
     if voters:
         target = ConfState(ids(voters), ids(learners))
     else:
@@ -147,47 +272,45 @@ def _propose_membership_change(
     return node
 
 
-def _restart(settings: ClusterSettings, c: Cluster, node: Node, args: tuple[object, ...]) -> Node:
+def _restart(
+    settings: ClusterSettings, node: Node, args: tuple[object, ...], payload: object
+) -> Node:
     """Crash and recover from storage: the application restarts the node with the
     applied index it had reached (its state machine is durable)."""
     raft = node.raft
     config = settings.node_config(raft.id, applied=raft.raft_log.applied)
-    c.used = c.used._replace(crashes=c.used.crashes + 1)
     return RawNode(config, raft.raft_log.store.clone())
 
 
 def _read_index(
-    settings: ClusterSettings, c: Cluster, node: Node, args: tuple[object, ...]
+    settings: ClusterSettings, node: Node, args: tuple[object, ...], payload: object
 ) -> Node:
-    """A client asks for a read index; the request remembers the highest index
-    committed anywhere now (what its answer must reach)."""
-    c.used = c.used._replace(reads=c.used.reads + 1)
-    required = max(slot.node.raft.raft_log.committed for slot in c.slots)
-    c.read_required = (*c.read_required, required)
-    node.read_index(b"read %d" % c.used.reads)
+    """A client asks for a read index (numbered by `_book_read`)."""
+    assert isinstance(payload, bytes)
+    node.read_index(payload)
     return node
 
 
-def _compact(settings: ClusterSettings, c: Cluster, node: Node, args: tuple[object, ...]) -> Node:
+def _compact(
+    settings: ClusterSettings, node: Node, args: tuple[object, ...], payload: object
+) -> Node:
     """The application discards its log up to the applied index (kept: raft-rs needs
     that entry's term)."""
-    c.used = c.used._replace(compactions=c.used.compactions + 1)
     node.raft.raft_log.store.wl().compact(node.raft.raft_log.applied)
     return node
 
 
 def _request_snapshot(
-    settings: ClusterSettings, c: Cluster, node: Node, args: tuple[object, ...]
+    settings: ClusterSettings, node: Node, args: tuple[object, ...], payload: object
 ) -> Node:
     """The application asks the leader for a snapshot at least at its commit index."""
-    c.used = c.used._replace(snapshot_requests=c.used.snapshot_requests + 1)
     with contextlib.suppress(RequestSnapshotDropped):
         node.request_snapshot(node.raft.raft_log.committed)
     return node
 
 
 def _report_snapshot(
-    settings: ClusterSettings, c: Cluster, node: Node, args: tuple[object, ...]
+    settings: ClusterSettings, node: Node, args: tuple[object, ...], payload: object
 ) -> Node:
     """The leader's application reports how sending a snapshot to a peer ended."""
     _, peer, delivered = args
@@ -197,24 +320,23 @@ def _report_snapshot(
 
 
 def _transfer_leader(
-    settings: ClusterSettings, c: Cluster, node: Node, args: tuple[object, ...]
+    settings: ClusterSettings, node: Node, args: tuple[object, ...], payload: object
 ) -> Node:
     transferee = args[1]
     assert isinstance(transferee, int)
-    c.used = c.used._replace(transfers=c.used.transfers + 1)
     node.transfer_leader(transferee)
     return node
 
 
-_NODE_EVENTS: dict[str, NodeEvent] = {
-    "Timeout": _timeout,
-    "Heartbeat": _heartbeat,
-    "ClientRequest": _client_request,
-    "ProposeMembershipChange": _propose_membership_change,
-    "Restart": _restart,
-    "TransferLeader": _transfer_leader,
-    "ReadIndex": _read_index,
-    "Compact": _compact,
-    "RequestSnapshot": _request_snapshot,
-    "ReportSnapshot": _report_snapshot,
+_NODE_EVENTS: dict[str, tuple[Book, NodeEvent]] = {
+    "Timeout": (_nothing, _timeout),
+    "Heartbeat": (_nothing, _heartbeat),
+    "ClientRequest": (_book_client_request, _client_request),
+    "ProposeMembershipChange": (_counted("membership_changes"), _propose_membership_change),
+    "Restart": (_counted("crashes"), _restart),
+    "TransferLeader": (_counted("transfers"), _transfer_leader),
+    "ReadIndex": (_book_read, _read_index),
+    "Compact": (_counted("compactions"), _compact),
+    "RequestSnapshot": (_counted("snapshot_requests"), _request_snapshot),
+    "ReportSnapshot": (_nothing, _report_snapshot),
 }

@@ -76,9 +76,10 @@ class NodeSlot:
 
     __slots__ = ("abstract", "key_hash", "node")
 
-    def __init__(self, node: RawNode[MemStorage]) -> None:
+    def __init__(self, node: RawNode[MemStorage], key_hash: int | None = None) -> None:
         self.node = node
-        self.key_hash = node_key_hash(node)
+        # `key_hash` when the caller knows it already (a node shared between clusters).
+        self.key_hash = node_key_hash(node) if key_hash is None else key_hash
         self.abstract: object = None
 
 
@@ -151,6 +152,11 @@ class Cluster:
 
     def replace_node(self, node_id: int, node: RawNode[MemStorage]) -> None:
         self.slots[node_id - 1] = NodeSlot(node)
+
+    def put_node(self, node_id: int, node: RawNode[MemStorage], key_hash: int) -> None:
+        """Puts in a node whose key hash is known; the node may be shared with other
+        clusters (nodes in a cluster are never mutated)."""
+        self.slots[node_id - 1] = NodeSlot(node, key_hash)
 
     def retire(self, keys: list[MessageKey]) -> None:
         """Takes every copy of these messages off the network (before the cluster is

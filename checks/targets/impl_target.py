@@ -14,7 +14,7 @@ from collections.abc import Iterator, Sequence
 from functools import partial
 from typing import Any
 
-from checks.cluster.actions import perform
+from checks.cluster.actions import StepMemo, perform
 from checks.cluster.cluster import Cluster, ClusterSettings, initial_cluster
 from checks.engine.target import BaseTarget, Expectation, Property
 from checks.mutants import MUTANTS, apply_mutant
@@ -24,6 +24,7 @@ from checks.refinement import (
     abstract_message,
     concrete_key,
     divergence,
+    forget_cached_abstractions,
     refines,
     retire_ignored,
 )
@@ -82,6 +83,8 @@ class ImplTarget(BaseTarget[Cluster, Action]):
         # order): no symmetric canonical form of a cluster is computed.
         self.symmetry_sound = False
         self._properties = self._build_properties()
+        self.memo = StepMemo()
+        forget_cached_abstractions()
 
     def _build_properties(self) -> list[Property[Cluster, Action]]:
         props: list[Property[Cluster, Action]] = [
@@ -159,7 +162,7 @@ class ImplTarget(BaseTarget[Cluster, Action]):
         bounds."""
         p = self.params
         key = concrete_key(p, state, action.args[0]) if action.name in MESSAGE_ACTIONS else None
-        after = perform(self.settings, state, action, key)
+        after = perform(self.settings, state, action, key, self.memo)
         if after.error is not None:
             return after
         try:
