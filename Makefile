@@ -30,8 +30,10 @@ typecheck: $(STAMP)
 pytest: $(STAMP)
 	$(PY) -m pytest -n 2
 
+## The slow tests, then the whole soundness gate (its quick part is in `test`).
 test-slow: $(STAMP)
 	HYPOTHESIS_PROFILE=dev $(PY) -m pytest -n 2 -m slow
+	$(PY) -m checks.soundness
 
 ## The main job: the bounded state explorer.
 explore: $(STAMP)
