@@ -8,6 +8,8 @@ Figures, each measured in this run:
   figure to drive toward 1;
 - distinct states per second of the default command (`--nodes 3 --depth 12`) with one
   worker and with two, and the speedup;
+- the step memo: the share of node steps actually taken, and the same search without
+  it;
 - the contracts' cost: the same search at a smaller depth in a fresh process with
   contracts on and with `--no-contracts`;
 - symmetry: none for this target (node ids are part of raft_ref's own state), reported
@@ -91,10 +93,24 @@ def run(report: Report) -> None:
     report("copy + step + fingerprint", full / count * 1e6, "us")
     report("copy + step + fingerprint / raw step", full / raw, "x")
 
+    target = build_impl_target()
     one = explore(target, SearchOptions(max_depth=12, symmetry=False, workers=1))
     per_transition = one.seconds / one.transitions
     report("explorer per transition (all checks), depth 12", per_transition * 1e6, "us")
     report("explorer per transition / raw step", per_transition / (raw / count), "x")
+    memo = target.memo
+    assert memo is not None
+    report("node steps taken / asked (the step memo)", memo.misses / (memo.hits + memo.misses), "")
+    unmemoized = build_impl_target()
+    unmemoized.memo = None
+    plain = explore(unmemoized, SearchOptions(max_depth=12, symmetry=False, workers=1))
+    assert plain.distinct_states == one.distinct_states and plain.transitions == one.transitions
+    report(
+        "explorer per transition without the memo / raw step",
+        plain.seconds / plain.transitions / (raw / count),
+        "x",
+    )
+    report("step memo speedup (same search)", plain.seconds / one.seconds, "x")
     report("distinct states, default run (depth 12)", one.distinct_states, "states")
     report("distinct states/s, 1 worker", one.states_per_second, "states/s")
     two = explore(build_impl_target(), SearchOptions(max_depth=12, symmetry=False, workers=2))

@@ -83,7 +83,7 @@ class ImplTarget(BaseTarget[Cluster, Action]):
         # order): no symmetric canonical form of a cluster is computed.
         self.symmetry_sound = False
         self._properties = self._build_properties()
-        self.memo = StepMemo()
+        self.memo: StepMemo | None = StepMemo()
         forget_cached_abstractions()
 
     def _build_properties(self) -> list[Property[Cluster, Action]]:
