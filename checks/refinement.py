@@ -325,7 +325,6 @@ def abstract(p: Params, c: Cluster) -> State:
     """The model state `c` stands for (cached on `c`)."""
     known = c.abstract_state
     if known is not None:
-        assert isinstance(known, State)
         return known
     servers = tuple(
         _slot_server(slot, p.servers, c.read_required, served, p.compaction)
@@ -354,8 +353,8 @@ def concrete_key(p: Params, c: Cluster, m: Msg) -> MessageKey:
     """The implementation message that model message `m` stands for in `c`."""
     abstract(p, c)
     keys = c.message_keys
-    assert isinstance(keys, dict)
-    return keys[m]  # type: ignore[no-any-return]
+    assert keys is not None
+    return keys[m]
 
 
 # --- retiring messages that are ignored for ever ------------------------------------------
@@ -363,15 +362,22 @@ def concrete_key(p: Params, c: Cluster, m: Msg) -> MessageKey:
 _ignores: dict[tuple[int, MessageKey], bool] = {}
 
 
-def retire_ignored(p: Params, c: Cluster) -> None:
+def retire_ignored(p: Params, c: Cluster, parent: Cluster | None = None, changed: int = 0) -> None:
     """Retires the messages the model retires (`model.server.ignored_forever`) from a
     freshly made cluster `c`, each only once the implementation is shown to ignore it;
-    one it does not ignore stays, and the step that made it diverges."""
+    one it does not ignore stays, and the step that made it diverges.
+
+    Given the `parent` it was made from (itself retired so) and the node the step
+    `changed` (0: none), only the messages that can have become ignored are looked at:
+    those to that node, and those the parent did not hold (the verdict on any other
+    depends on its receiver alone, which did not change)."""
     servers = abstract(p, c).servers
+    held = None if parent is None else parent.net
     doomed = [
         key
         for key, (m, _) in c.net.items()
-        if ignored_forever(p, servers[m.to - 1], abstract_message(m, key))
+        if (held is None or m.to == changed or key not in held)
+        and ignored_forever(p, servers[m.to - 1], abstract_message(m, key))
     ]
     retired = [key for key in doomed if implementation_ignores(c, key)]
     if retired:

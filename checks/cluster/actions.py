@@ -23,6 +23,7 @@ from dataclasses import dataclass
 
 from checks.cluster.app import handle_ready
 from checks.cluster.cluster import Cluster, ClusterSettings, MessageKey, NodeSlot, node_key_hash
+from checks.cluster.node_key import message_key
 from model.actions import Action
 from model.state import ids
 from raft_ref.eraftpb import ConfState, Message
@@ -42,7 +43,7 @@ class NodeStep:
 
     node: Node | None
     key_hash: int
-    sent: tuple[Message, ...]
+    sent: tuple[tuple[MessageKey, Message], ...]  # with the network's key of each
     reads: tuple[ReadState, ...]
     error: str | None = None
 
@@ -157,7 +158,8 @@ def _settled(node: Node) -> NodeStep:
         sent = handle_ready(node, reads)
     except Exception as error:
         return _failed(error)
-    return NodeStep(node, node_key_hash(node), tuple(sent), tuple(reads))
+    keyed = tuple((message_key(m), m) for m in sent)
+    return NodeStep(node, node_key_hash(node), keyed, tuple(reads))
 
 
 def _failed(error: BaseException) -> NodeStep:
@@ -169,7 +171,7 @@ def _put_back(c: Cluster, node_id: int, done: NodeStep) -> None:
     (with the index each had to reach)."""
     if done.node is None:
         return
-    c.net.send(list(done.sent))
+    c.net.send_keyed(done.sent)
     c.put_node(node_id, done.node, done.key_hash)
     if done.reads:
         answered = tuple(

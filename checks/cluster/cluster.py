@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 
 from checks.cluster.network import MessageKey, Network
 from checks.cluster.node_key import node_state_key
-from model.state import Budget
+from model.state import Budget, Msg, State
 from raft_ref.config import Config
 from raft_ref.eraftpb import ConfState
 from raft_ref.raw_node import RawNode
@@ -130,8 +130,8 @@ class Cluster:
         self._fingerprint: int | None = None
         # Filled in by `checks.refinement.abstract`: the model state and, for each model
         # message, the key of the implementation message standing for it.
-        self.abstract_state: object = None
-        self.message_keys: object = None
+        self.abstract_state: State | None = None
+        self.message_keys: dict[Msg, MessageKey] | None = None
 
     def derive(self) -> Cluster:
         """A successor to modify: shares the nodes, copies the containers."""

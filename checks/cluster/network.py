@@ -64,9 +64,12 @@ class Network:
     # --- changing it -----------------------------------------------------------------
 
     def send(self, messages: Iterable[Message]) -> None:
+        self.send_keyed((message_key(m), m) for m in messages)
+
+    def send_keyed(self, messages: Iterable[tuple[MessageKey, Message]]) -> None:
+        """`send`, for messages whose keys are known already."""
         held = self._held
-        for m in messages:
-            key = message_key(m)
+        for key, m in messages:
             known = held.get(key)
             held[key] = (m, 1) if known is None else (known[0], known[1] + 1)
 

@@ -166,7 +166,7 @@ class ImplTarget(BaseTarget[Cluster, Action]):
         if after.error is not None:
             return after
         try:
-            retire_ignored(p, after)
+            retire_ignored(p, after, state, _changed_node(action))
             return after if within_bounds(p, abstract(p, after)) else None
         except NotAbstractable as error:
             failed = state.derive()
@@ -218,6 +218,15 @@ class ImplTarget(BaseTarget[Cluster, Action]):
                 for s, diff in zip(d.allowed, d.differences, strict=True)
             ],
         }
+
+
+def _changed_node(action: Action) -> int:
+    """The node an action changes (0: none, for a lost or duplicated message)."""
+    name, args = action
+    if name == "Deliver":
+        dst: int = args[0].dst
+        return dst
+    return 0 if name in MESSAGE_ACTIONS else int(args[0])
 
 
 def _no_error(state: Cluster) -> bool:
