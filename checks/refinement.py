@@ -326,10 +326,7 @@ def abstract(p: Params, c: Cluster) -> State:
     known = c.abstract_state
     if known is not None:
         return known
-    servers = tuple(
-        _slot_server(slot, p.servers, c.read_required, served, p.compaction)
-        for slot, served in zip(c.slots, c.served, strict=True)
-    )
+    servers = abstract_servers(p, c)
     counts: dict[Msg, int] = {}
     keys: dict[Msg, MessageKey] = {}
     for key, (m, n) in c.net.items():
@@ -347,6 +344,17 @@ def abstract(p: Params, c: Cluster) -> State:
     c.abstract_state = state
     c.message_keys = keys
     return state
+
+
+def abstract_servers(p: Params, c: Cluster) -> tuple[Server, ...]:
+    """The model servers of `c`'s nodes (each cached on its slot), without its network."""
+    known = c.abstract_state
+    if known is not None:
+        return known.servers
+    return tuple(
+        _slot_server(slot, p.servers, c.read_required, served, p.compaction)
+        for slot, served in zip(c.slots, c.served, strict=True)
+    )
 
 
 def concrete_key(p: Params, c: Cluster, m: Msg) -> MessageKey:
@@ -371,7 +379,7 @@ def retire_ignored(p: Params, c: Cluster, parent: Cluster | None = None, changed
     `changed` (0: none), only the messages that can have become ignored are looked at:
     those to that node, and those the parent did not hold (the verdict on any other
     depends on its receiver alone, which did not change)."""
-    servers = abstract(p, c).servers
+    servers = abstract_servers(p, c)
     held = None if parent is None else parent.net
     doomed = [
         key

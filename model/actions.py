@@ -95,10 +95,15 @@ def _put(
 def within_bounds(p: Params, state: State) -> bool:
     """Whether `state` is inside the exploration's bounds on terms, log length and
     messages in flight (the budgets are checked when an action is enabled)."""
-    if bag_size(state.network) > p.max_msgs:
+    return servers_within_bounds(p, state.servers, bag_size(state.network))
+
+
+def servers_within_bounds(p: Params, servers: tuple[Server, ...], in_flight: int) -> bool:
+    """`within_bounds` of the state with these servers and `in_flight` messages."""
+    if in_flight > p.max_msgs:
         return False
     longest = p.max_log + 1
-    return all(s.term <= p.max_term and len(s.log) <= longest for s in state.servers)
+    return all(s.term <= p.max_term and len(s.log) <= longest for s in servers)
 
 
 # --- which actions are enabled ------------------------------------------------------------

@@ -22,6 +22,7 @@ from checks.refinement import (
     NotAbstractable,
     abstract,
     abstract_message,
+    abstract_servers,
     concrete_key,
     divergence,
     forget_cached_abstractions,
@@ -29,7 +30,7 @@ from checks.refinement import (
     retire_ignored,
 )
 from checks.targets import model_target
-from model.actions import MESSAGE_ACTIONS, Action, action_kind, enabled, within_bounds
+from model.actions import MESSAGE_ACTIONS, Action, action_kind, enabled, servers_within_bounds
 from model.invariants import GOALS, INVARIANTS, STEP_INVARIANTS
 from model.params import SNAPSHOT_LABEL_QUIRK, Params, for_cluster
 
@@ -167,7 +168,9 @@ class ImplTarget(BaseTarget[Cluster, Action]):
             return after
         try:
             retire_ignored(p, after, state, _changed_node(action))
-            return after if within_bounds(p, abstract(p, after)) else None
+            # Bounds first (cheap), the whole abstract state only for states explored.
+            in_bounds = servers_within_bounds(p, abstract_servers(p, after), after.net.in_flight())
+            return after if in_bounds else None
         except NotAbstractable as error:
             failed = state.derive()
             failed.error = f"NotAbstractable: {error}"
