@@ -348,13 +348,14 @@ def abstract(p: Params, c: Cluster) -> State:
 
 def abstract_servers(p: Params, c: Cluster) -> tuple[Server, ...]:
     """The model servers of `c`'s nodes (each cached on its slot), without its network."""
-    known = c.abstract_state
-    if known is not None:
-        return known.servers
-    return tuple(
-        _slot_server(slot, p.servers, c.read_required, served, p.compaction)
-        for slot, served in zip(c.slots, c.served, strict=True)
-    )
+    servers = c.abstract_servers
+    if servers is None:
+        servers = tuple(
+            _slot_server(slot, p.servers, c.read_required, served, p.compaction)
+            for slot, served in zip(c.slots, c.served, strict=True)
+        )
+        c.abstract_servers = servers
+    return servers
 
 
 def concrete_key(p: Params, c: Cluster, m: Msg) -> MessageKey:

@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 
 from checks.cluster.network import MessageKey, Network
 from checks.cluster.node_key import node_state_key
-from model.state import Budget, Msg, State
+from model.state import Budget, Msg, Server, State
 from raft_ref.config import Config
 from raft_ref.eraftpb import ConfState
 from raft_ref.raw_node import RawNode
@@ -98,6 +98,7 @@ class Cluster:
 
     __slots__ = (
         "_fingerprint",
+        "abstract_servers",
         "abstract_state",
         "error",
         "message_keys",
@@ -131,6 +132,8 @@ class Cluster:
         # Filled in by `checks.refinement.abstract`: the model state and, for each model
         # message, the key of the implementation message standing for it.
         self.abstract_state: State | None = None
+        # The model servers of the nodes alone (filled in by the refinement check too).
+        self.abstract_servers: tuple[Server, ...] | None = None
         self.message_keys: dict[Msg, MessageKey] | None = None
 
     def derive(self) -> Cluster:
@@ -152,11 +155,13 @@ class Cluster:
 
     def replace_node(self, node_id: int, node: RawNode[MemStorage]) -> None:
         self.slots[node_id - 1] = NodeSlot(node)
+        self.abstract_servers = None
 
     def put_node(self, node_id: int, node: RawNode[MemStorage], key_hash: int) -> None:
         """Puts in a node whose key hash is known; the node may be shared with other
         clusters (nodes in a cluster are never mutated)."""
         self.slots[node_id - 1] = NodeSlot(node, key_hash)
+        self.abstract_servers = None
 
     def retire(self, keys: list[MessageKey]) -> None:
         """Takes every copy of these messages off the network (before the cluster is
@@ -192,6 +197,7 @@ class Cluster:
         self.error = error if isinstance(error, str) else None
         self._fingerprint = None
         self.abstract_state = None
+        self.abstract_servers = None
         self.message_keys = None
 
 
