@@ -51,8 +51,9 @@ class NodeStep:
 class StepMemo:
     """The steps of nodes already taken, by (node state, event). Nodes in a cluster are
     never mutated, so a remembered node is shared by every cluster that reaches it.
-    Bounded: cleared when full. One memo belongs to one target (one configuration, one
-    version of the code)."""
+    A node state is known by its 64-bit hash (`NodeSlot.key_hash`), as the visited set
+    knows states by fingerprints. Bounded: cleared when full. One memo belongs to one
+    target (one configuration, one version of the code)."""
 
     __slots__ = ("_steps", "hits", "limit", "misses")
 
@@ -67,7 +68,10 @@ class StepMemo:
         return self.limit
 
     def __setstate__(self, limit: int) -> None:
-        self.__init__(limit)  # type: ignore[misc]
+        self._steps = {}
+        self.limit = limit
+        self.hits = 0
+        self.misses = 0
 
     def step(
         self, slot: NodeSlot, event: tuple[object, ...], run: Callable[[], NodeStep]
