@@ -203,23 +203,16 @@ def report_snapshot(s: Server, j: int, delivered: bool) -> Server:
     reached peer `j` (a peer in Snapshot state). The peer goes back to Probe, paused
     until the next heartbeat answer, its snapshot request forgotten; after a failure
     it is probed from just after its match."""
+    s = _leave_snapshot_state(s, j, delivered)
+    s = s._replace(paused=s.paused | bit(j))
+    return _record_request(s, j - 1, 0) if s.snap_requests else s
+
+
+def _leave_snapshot_state(s: Server, j: int, delivered: bool = True) -> Server:
+    """raft-rs `become_probe` from Snapshot state: probe from past the snapshot (or
+    the match, if further); from just after the match when the snapshot failed."""
     k = j - 1
     pending = s.snapshot[k] if delivered else 0
-    snapshots = (*s.snapshot[:k], 0, *s.snapshot[k + 1 :])
-    nxt = max(s.match[k] + 1, pending + 1)
-    s = s._replace(
-        snapshot=snapshots if any(snapshots) else (),
-        next=(*s.next[:k], nxt, *s.next[k + 1 :]),
-        paused=s.paused | bit(j),
-    )
-    return _record_request(s, k, 0) if s.snap_requests else s
-
-
-def _leave_snapshot_state(s: Server, j: int) -> Server:
-    """raft-rs `become_probe` from Snapshot state: probe from past the snapshot (or
-    the match, if further)."""
-    k = j - 1
-    pending = s.snapshot[k]
     snapshots = (*s.snapshot[:k], 0, *s.snapshot[k + 1 :])
     nxt = max(s.match[k] + 1, pending + 1)
     return s._replace(
