@@ -1,4 +1,5 @@
-"""The real adapters: raft-rs 0.6 (strict), raft-rs 0.7 and etcd (protocol) on the corpus.
+"""The real adapters: raft-rs 0.6 (strict, and protocol with the model check), raft-rs
+0.7 and etcd (protocol) on the corpus.
 
 They run when the adapter binary is built and skip otherwise; building them is
 slow (cargo: minutes) and marked so. CI builds them with the commands in
@@ -13,6 +14,7 @@ from pathlib import Path
 
 import pytest
 
+from checks.conformance.itf_trace import RunSpec
 from checks.conformance.protocol import PROTOCOL_VERSION, message_route, message_type
 from checks.conformance.random_scenarios import random_scenario
 from checks.conformance.runner import (
@@ -44,6 +46,32 @@ def _failures(binary: Path, mode: str, random_count: int) -> list[tuple[str, str
 @pytest.mark.skipif(not RAFT_RS_BINARY.exists(), reason="raft-rs adapter not built")
 def test_raft_rs_matches_raft_ref_strictly_on_the_corpus() -> None:
     assert _failures(RAFT_RS_BINARY, "strict", random_count=20) == []
+
+
+@pytest.mark.skipif(not RAFT_RS_BINARY.exists(), reason="raft-rs adapter not built")
+def test_raft_rs_deliveries_refine_the_model_on_the_corpus() -> None:
+    scenarios = [load_scenario(p) for p in CORPUS + ETCD_DERIVED]
+    scenarios += [random_scenario(11, n) for n in range(20)]
+    spec = RunSpec(None, str(RAFT_RS_BINARY), "protocol", model_check=True)
+    session = SubprocessSession([str(RAFT_RS_BINARY)], timeout=30)
+    summary = run_scenarios(scenarios, session, "protocol", spec=spec)
+    assert [(r.name, r.detail) for r in summary.results if r.status != "pass"] == []
+    deliveries = summary.deliveries()
+    assert deliveries is not None and deliveries.checked > 1000
+
+
+@pytest.mark.skipif(not RAFT_RS_07_BINARY.exists(), reason="raft-rs 0.7 adapter not built")
+def test_raft_rs_07_hints_rejections_by_conflicting_term_unlike_the_model() -> None:
+    # raft 0.7 (as etcd) answers a rejected append with the last index up to the
+    # append's previous one whose term is at most the previous term (fast backtracking);
+    # raft 0.6 and the model with the follower's last index.
+    scenario = load_scenario(ETCD_DERIVED[0].parent / "probe_and_replicate.scn")
+    spec = RunSpec(None, str(RAFT_RS_07_BINARY), "protocol", model_check=True)
+    session = SubprocessSession([str(RAFT_RS_07_BINARY)], timeout=30)
+    (result,) = run_scenarios([scenario], session, "protocol", spec=spec).results
+    assert (result.status, result.failure) == ("failed", "refines-model")
+    assert "sending [AppendEntriesResponse 5->1 term 9 reject 11 hint 9]" in result.detail
+    assert result.detail.endswith("sending [AppendEntriesResponse 5->1 term 9 reject 11 hint 13]")
 
 
 @pytest.mark.skipif(not ETCD_BINARY.exists(), reason="etcd adapter not built")

@@ -26,6 +26,7 @@ from checks.cli_io import (
 )
 from checks.conformance.adapter_check import check_adapter, format_report, passed
 from checks.conformance.itf_trace import RunSpec
+from checks.conformance.model_check import Tally, model_checked_by_default
 from checks.conformance.random_scenarios import random_scenario
 from checks.conformance.runner import (
     AdapterUnavailable,
@@ -103,6 +104,13 @@ def _parser() -> argparse.ArgumentParser:
         action="store_true",
         help="raft_ref only: label snapshots with their last entry's term (upstream's fix "
         "of raft-rs #408) instead of the hard state's term",
+    )
+    p.add_argument(
+        "--model-check",
+        action=argparse.BooleanOptionalAction,
+        default=None,
+        help="protocol mode: check every message delivered to a follower against the "
+        "model (default: on for raft_ref and raft-rs, whose rules the model follows)",
     )
     p.add_argument(
         "--skip-missing",
@@ -186,9 +194,19 @@ def _report(summary: RunSummary, mode: str, json_path: str | None, interrupted: 
         f"{counts['panicked']} with a node that panicked"
         + (" (interrupted)" if interrupted else "")
     )
+    deliveries = summary.deliveries()
+    if deliveries is not None:
+        emit(_deliveries_line(deliveries))
     if json_path:
         document = {**summary.to_json(), "interrupted": interrupted}
         write_result(Path(json_path), json.dumps(document, indent=1) + "\n")
+
+
+def _deliveries_line(tally: Tally) -> str:
+    """What the model check covered: deliveries checked, and skipped by reason."""
+    line = f"model check: {tally.checked} deliveries checked, {tally.skipped_total} skipped"
+    reasons = "; ".join(f"{n} {why}" for why, n in tally.skipped.most_common())
+    return line + (f" ({reasons})" if reasons else "")
 
 
 def _check_adapter(command: str, timeout: float) -> int:
@@ -224,6 +242,11 @@ def _main(argv: Sequence[str] | None) -> int:
         if args.snapshot_term_of_entry and args.impl not in ("raft_ref", "raft_ref-subprocess"):
             raise UsageError("--snapshot-term-of-entry applies to --impl raft_ref only")
         mode = args.mode or DEFAULT_MODES.get(args.impl, "strict")
+        if args.model_check is not None and mode != "protocol":
+            raise UsageError("--model-check and --no-model-check apply to protocol mode only")
+        model_check = mode == "protocol" and (
+            model_checked_by_default(args.impl) if args.model_check is None else args.model_check
+        )
         corpus = _corpus_scenarios(args.scenario, not args.no_corpus)
         if not corpus and args.random == 0:
             raise UsageError("no scenarios to run")
@@ -251,7 +274,7 @@ def _main(argv: Sequence[str] | None) -> int:
             mode,
             Path(args.traces),
             lambda result: _print_result(result, args.quiet),
-            spec=RunSpec(args.impl, args.adapter, mode, args.snapshot_term_of_entry),
+            spec=RunSpec(args.impl, args.adapter, mode, args.snapshot_term_of_entry, model_check),
             check_expectations=True if args.expect else None,
             summary=summary,
         )

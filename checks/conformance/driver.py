@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from typing import Any, ClassVar
+from typing import Any, ClassVar, Protocol
 
 from checks.cluster.network import Partition
 from checks.conformance.protocol import (
@@ -33,6 +33,7 @@ __all__ = [
     "Exchange",
     "PropertyViolation",
     "RecordedStep",
+    "RequestWatcher",
     "ScenarioDriver",
     "StateObserver",
 ]
@@ -40,6 +41,17 @@ __all__ = [
 Answer = dict[str, Any]
 # Called after each step with every live node's `state` answer (protocol mode).
 StateObserver = Callable[[Step, dict[int, dict[str, Any]]], None]
+
+
+class RequestWatcher(Protocol):
+    """Sees every request of a run before it is sent, and the answer of the
+    implementation under test after (protocol mode's model check); may raise
+    PropertyViolation."""
+
+    def before(self, step: Step, request: dict[str, Any]) -> None: ...
+
+    def after(self, step: Step, request: dict[str, Any], answer: Answer) -> None: ...
+
 
 # A quiet state is not guaranteed: with a joint change stuck (raft-rs #349) a leader
 # appends a Finalize on every advance. `stabilize` stops after this many rounds.
@@ -174,11 +186,14 @@ class ScenarioDriver:
         self.network = _Network()
         self.read_states: dict[int, list[dict[str, Any]]] = {}
         self._step = Step("")
+        self.watcher: RequestWatcher | None = None
 
     # --- requests ------------------------------------------------------------------
 
     def call(self, request: dict[str, Any]) -> Answer:
         """Sends `request` to every session; returns the first answer if all agree."""
+        if self.watcher is not None:
+            self.watcher.before(self._step, request)
         answers: list[Answer] = []
         for session in self.sessions:
             answers.append(session.request(request))
@@ -193,6 +208,8 @@ class ScenarioDriver:
         node = request.get("node")
         if answers[0].get("error") == "Panic" and isinstance(node, int):
             self.dead.add(node)
+        if self.watcher is not None:
+            self.watcher.after(self._step, request, answers[-1])
         return answers[0]
 
     def live_nodes(self) -> list[int]:
@@ -248,10 +265,18 @@ class ScenarioDriver:
     def states(self) -> dict[int, dict[str, Any]]:
         states: dict[int, dict[str, Any]] = {}
         for node in self.live_nodes():
-            answer = self.call({"cmd": "state", "node": node})
-            if answer.get("ok") is True and isinstance(answer.get("state"), dict):
-                states[node] = answer["state"]
+            state = self.node_state(node)
+            if state is not None:
+                states[node] = state
         return states
+
+    def node_state(self, node: int) -> dict[str, Any] | None:
+        """The node's `state` answer; None when it has none (dead, or refused)."""
+        if node in self.dead:
+            return None
+        answer = self.call({"cmd": "state", "node": node})
+        state = answer.get("state")
+        return state if answer.get("ok") is True and isinstance(state, dict) else None
 
     # --- steps -----------------------------------------------------------------------
 

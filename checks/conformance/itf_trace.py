@@ -18,7 +18,8 @@ from dataclasses import dataclass
 from typing import Any
 
 from checks.conformance.driver import RecordedStep
-from checks.conformance.properties import SAFETY_PROPERTIES
+from checks.conformance.model_check import model_checked_by_default
+from checks.conformance.properties import REFINES_MODEL, REFINES_MODEL_RULE, SAFETY_PROPERTIES
 from checks.conformance.protocol import ProtocolError, decode_message_b64
 from checks.conformance.scenario import Scenario
 from checks.trace.document import INIT, PropertyInfo, Trace, TraceMeta, TraceStep
@@ -47,6 +48,7 @@ EXPECTATION = "expectation"
 ADAPTER_PROTOCOL = "adapter-protocol"
 FAILURES: dict[str, str] = {
     **SAFETY_PROPERTIES,
+    REFINES_MODEL: REFINES_MODEL_RULE,
     STRICT_AGREEMENT: "the implementation answers every request as raft_ref does (strict mode)",
     EXPECTATION: "every `expect` step of the scenario holds (strict mode)",
     ADAPTER_PROTOCOL: "the adapter answers every command as PROTOCOL.md says",
@@ -61,6 +63,8 @@ class RunSpec:
     adapter: str | None
     mode: str
     snapshot_term_of_entry: bool = False
+    # Protocol mode: deliveries to followers checked against the model.
+    model_check: bool = False
 
     def command(self, scenario: str) -> str:
         if self.impl is not None:
@@ -69,6 +73,8 @@ class RunSpec:
             target = f"--adapter {shlex.quote(self.adapter or '')}"
         if self.snapshot_term_of_entry:
             target += " --snapshot-term-of-entry"
+        if self.mode == "protocol" and self.model_check != model_checked_by_default(self.impl):
+            target += " --model-check" if self.model_check else " --no-model-check"
         return f"python -m checks.conformance {target} --mode {self.mode} --scenario {scenario}"
 
     def to_json(self, scenario: Scenario) -> dict[str, Any]:
@@ -79,6 +85,7 @@ class RunSpec:
             "adapter": self.adapter,
             "mode": self.mode,
             "snapshot_term_of_entry": self.snapshot_term_of_entry,
+            "model_check": self.model_check,
         }
 
 

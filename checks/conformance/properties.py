@@ -1,7 +1,8 @@
-"""The safety properties protocol mode checks, by name.
+"""The properties protocol mode checks, by name.
 
-`safety.SafetyChecker` raises a `PropertyViolation` carrying one of these names; a
-scenario's `expect-violation NAME` header names one; a conformance trace records it.
+`safety.SafetyChecker` raises a `PropertyViolation` carrying one of the safety
+properties' names; a scenario's `expect-violation NAME` header names one; a
+conformance trace records it. `model_check.DeliveryChecker` raises `refines-model`.
 """
 
 from __future__ import annotations
@@ -11,6 +12,8 @@ __all__ = [
     "ELECTION_SAFETY",
     "LOG_MATCHING",
     "ONE_VOTE_PER_TERM",
+    "REFINES_MODEL",
+    "REFINES_MODEL_RULE",
     "SAFETY_PROPERTIES",
     "STATE_MACHINE_SAFETY",
     "TERM_MONOTONIC",
@@ -32,3 +35,10 @@ SAFETY_PROPERTIES: dict[str, str] = {
     STATE_MACHINE_SAFETY: "an index committed anywhere holds the same entry on every node "
     "that has committed it",
 }
+
+# Not a safety property: a step of the implementation that the model does not allow.
+REFINES_MODEL = "refines-model"
+REFINES_MODEL_RULE = (
+    "every message delivered to a follower takes it to a state the model allows, and "
+    "it answers as the model does"
+)

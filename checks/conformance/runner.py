@@ -3,7 +3,8 @@
 strict mode: the implementation under test and raft_ref (in-process) answer every
 request; any difference is a divergence. protocol mode: only the implementation runs,
 and after every step its nodes' observable states are checked against Raft's safety
-properties (`safety.SafetyChecker`).
+properties (`safety.SafetyChecker`); with the model check, every delivery to a
+follower is checked against the model's rule for it (`model_check.DeliveryChecker`).
 """
 
 from __future__ import annotations
@@ -31,6 +32,7 @@ from checks.conformance.itf_trace import (
     conformance_trace,
     trace_stem,
 )
+from checks.conformance.model_check import DeliveryChecker, Tally
 from checks.conformance.raft_ref_host import SNAPSHOT_TERM_OF_ENTRY_FLAG, RaftRefHost
 from checks.conformance.render import describe_answer, side_by_side
 from checks.conformance.safety import SafetyChecker
@@ -83,6 +85,8 @@ class ScenarioResult:
     # Nodes that panicked (answered Panic): a run whose leader died early may keep
     # every property without testing much.
     panicked: tuple[int, ...] = ()
+    # With the model check: the deliveries checked, and those skipped by reason.
+    deliveries: Tally | None = None
 
 
 @dataclass
@@ -97,16 +101,32 @@ class RunSummary:
             counts[r.status] += 1
         counts["run"] = len(self.results)
         counts["panicked"] = sum(1 for r in self.results if r.panicked)
+        deliveries = self.deliveries()
+        if deliveries is not None:
+            counts["deliveries_checked"] = deliveries.checked
+            counts["deliveries_skipped"] = deliveries.skipped_total
         return counts
+
+    def deliveries(self) -> Tally | None:
+        """The model check's deliveries over every scenario; None when it did not run."""
+        tallies = [r.deliveries for r in self.results if r.deliveries is not None]
+        if not tallies:
+            return None
+        total = Tally()
+        for tally in tallies:
+            total.add(tally)
+        return total
 
     def all_passed(self) -> bool:
         return all(r.status == "pass" for r in self.results)
 
     def to_json(self) -> dict[str, Any]:
+        deliveries = self.deliveries()
         return {
             "implementation": self.implementation,
             "mode": self.mode,
             "counts": self.counts(),
+            "deliveries_skipped": None if deliveries is None else dict(deliveries.skipped),
             "scenarios": [
                 {
                     "name": r.name,
@@ -116,10 +136,17 @@ class RunSummary:
                     "failure": r.failure,
                     "known_violation": r.known_violation,
                     "panicked": list(r.panicked),
+                    **_deliveries_json(r.deliveries),
                 }
                 for r in self.results
             ],
         }
+
+
+def _deliveries_json(tally: Tally | None) -> dict[str, int]:
+    if tally is None:
+        return {}
+    return {"deliveries_checked": tally.checked, "deliveries_skipped": tally.skipped_total}
 
 
 def implementation_session(
@@ -174,10 +201,14 @@ def play(
     *,
     record: bool = False,
     check_expectations: bool | None = None,
+    model_check: bool = False,
+    snapshot_term_of_entry: bool = False,
 ) -> tuple[ScenarioResult, ScenarioDriver]:
     """Runs `scenario` once on started sessions (the implementation under test last);
     AdapterFailure ends it with status `error`. `expect` steps are checked in strict
-    mode unless `check_expectations` says otherwise."""
+    mode unless `check_expectations` says otherwise. With `model_check` (protocol mode)
+    each delivery to a follower is checked against the model; `snapshot_term_of_entry`
+    says the implementation labels snapshots with their last entry's term."""
     observer: StateObserver | None = SafetyChecker() if check_safety else None
     if check_expectations is None:
         check_expectations = mode == "strict"
@@ -188,6 +219,10 @@ def play(
         record=record,
         raft_rs_expectations=mode == "strict",
     )
+    checker: DeliveryChecker | None = None
+    if model_check and mode == "protocol":
+        checker = DeliveryChecker(driver.node_state, snapshot_term_of_entry=snapshot_term_of_entry)
+        driver.watcher = checker
     try:
         driver.run(scenario)
         result = ScenarioResult(scenario.name, "pass")
@@ -199,6 +234,8 @@ def play(
         result = ScenarioResult(scenario.name, "failed", str(exc), failure=EXPECTATION)
     except AdapterFailure as exc:
         result = ScenarioResult(scenario.name, "error", str(exc), failure=ADAPTER_PROTOCOL)
+    if checker is not None:
+        result.deliveries = checker.tally()
     return result, driver
 
 
@@ -295,6 +332,8 @@ def _run_all(
             check_safety,
             record=mode == "protocol",
             check_expectations=check_expectations,
+            model_check=spec.model_check,
+            snapshot_term_of_entry=spec.snapshot_term_of_entry,
         )
         if raw.status == "error":
             started = False
@@ -318,7 +357,7 @@ def _run_all(
 def _spec_of(session: Session, mode: str) -> RunSpec:
     if isinstance(session, SubprocessSession):
         return RunSpec(None, shlex.join(session.command), mode)
-    return RunSpec("raft_ref", None, mode)
+    return RunSpec("raft_ref", None, mode, model_check=mode == "protocol")
 
 
 def _write_traces(
@@ -344,7 +383,15 @@ def _write_traces(
     recorded = driver.recorded
     if not driver.record and result.status != "error":
         # Strict mode does not record as it goes; the run is deterministic, so again.
-        again, rerun = play(scenario, sessions, spec.mode, check_safety, record=True)
+        again, rerun = play(
+            scenario,
+            sessions,
+            spec.mode,
+            check_safety,
+            record=True,
+            model_check=spec.model_check,
+            snapshot_term_of_entry=spec.snapshot_term_of_entry,
+        )
         if again.failure == result.failure:
             recorded = rerun.recorded
     if not recorded:

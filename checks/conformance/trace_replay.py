@@ -39,6 +39,7 @@ def _spec(conformance: dict[str, Any]) -> RunSpec:
         adapter if isinstance(adapter, str) and not isinstance(impl, str) else None,
         mode,
         bool(conformance.get("snapshot_term_of_entry", False)),
+        bool(conformance.get("model_check", False)),
     )
 
 
@@ -68,7 +69,13 @@ def replay_conformance(trace: Trace) -> ReplayResult:
         expected = scenario.expected_violation
         applies = expected is not None and expected.applies_to(session.name)
         result, driver = play(
-            scenario, sessions, spec.mode, spec.mode == "protocol" or applies, record=True
+            scenario,
+            sessions,
+            spec.mode,
+            spec.mode == "protocol" or applies,
+            record=True,
+            model_check=spec.model_check,
+            snapshot_term_of_entry=spec.snapshot_term_of_entry,
         )
     except AdapterFailure as error:
         raise ReplayError(str(error)) from None
