@@ -14,6 +14,7 @@ from checks.conformance.itf_trace import RunSpec
 from checks.conformance.model_check import model_checked_by_default, params_of
 from checks.conformance.protocol import b64, decode_message_b64
 from checks.conformance.raft_ref_host import RaftRefHost
+from checks.conformance.random_scenarios import random_scenario
 from checks.conformance.runner import ScenarioResult, run_scenarios
 from checks.conformance.scenario import load_scenario, parse_scenario
 from checks.conformance.sessions import InProcessSession
@@ -50,9 +51,12 @@ def _run(text: str, host: RaftRefHost | None = None) -> ScenarioResult:
     return result
 
 
-@pytest.mark.parametrize("paths", [CORPUS, ETCD_DERIVED], ids=["corpus", "etcd-derived"])
-def test_raft_ref_refines_the_model_on_every_delivery_it_checks(paths: list[Path]) -> None:
-    scenarios = [load_scenario(p) for p in paths]
+@pytest.mark.parametrize("which", ["corpus", "etcd-derived", "random"])
+def test_raft_ref_refines_the_model_on_every_delivery_it_checks(which: str) -> None:
+    if which == "random":
+        scenarios = [random_scenario(5, n) for n in range(30)]
+    else:
+        scenarios = [load_scenario(p) for p in (CORPUS if which == "corpus" else ETCD_DERIVED)]
     summary = run_scenarios(scenarios, InProcessSession(), "protocol")
     assert [(r.name, r.detail) for r in summary.results if r.status != "pass"] == []
     deliveries = summary.deliveries()

@@ -97,8 +97,9 @@ _ROLES = {
     "Candidate": Role.CANDIDATE,
     "Leader": Role.LEADER,
 }
-# Commands that observe and change nothing at a node.
-_OBSERVING = frozenset({"state"})
+# Commands that are no event the node's next ready could answer: an observation, the
+# ready itself, the node's creation.
+_NOT_EVENTS = frozenset({"state", "ready", "create"})
 _RESPONSES = frozenset(
     {MsgType.VOTE_RESP, MsgType.PRE_VOTE_RESP, MsgType.APPEND_RESP, MsgType.HEARTBEAT_RESP}
 )
@@ -197,7 +198,7 @@ class DeliveryChecker:
 
     def before(self, step: Step, request: Answer) -> None:
         node, cmd = request.get("node"), request.get("cmd")
-        if not isinstance(node, int) or cmd in _OBSERVING or cmd in ("ready", "create"):
+        if not isinstance(node, int) or cmd in _NOT_EVENTS:
             return
         if cmd == "step":
             self._deliver(node, request.get("message"))
