@@ -77,9 +77,10 @@ Answer = dict[str, Any]
 # Asks the implementation for one node's `state` (None when it has none to give).
 Observe = Callable[[int], "Answer | None"]
 
-# The implementations whose rules are raft-rs 0.6.0-alpha's, the model's; others
-# (raft-rs 0.7 and etcd backtrack rejected appends by conflicting term, etcd keeps the
-# term of a compacted index) are model-checked on request only.
+# The implementations whose rules are raft-rs 0.6.0-alpha's, the model's. Others are
+# model-checked on request only: raft-rs 0.7 and etcd hint rejected appends by
+# conflicting term, 0.7 commits on a ReadIndex response, etcd forwards a ReadIndex
+# under the requester's id.
 _MODEL_CHECKED = frozenset({"raft_ref", "raft_ref-subprocess", "raft-rs"})
 
 
@@ -515,7 +516,18 @@ def _describe_server(s: Server, first: int) -> str:
 
 
 def _describe_sent(sent: Iterable[Msg]) -> str:
-    return "[" + "; ".join(format_msg(m) for m in sorted(sent)) + "]"
+    return "[" + _listing(sorted(sent)) + "]"
+
+
+def _listing(msgs: Iterable[Msg]) -> str:
+    """The messages in order, a run of equal ones written once with its count."""
+    runs: list[list[Any]] = []
+    for m in msgs:
+        if runs and runs[-1][0] == m:
+            runs[-1][1] += 1
+        else:
+            runs.append([m, 1])
+    return "; ".join(format_msg(m) + (f" (x{n})" if n > 1 else "") for m, n in runs)
 
 
 def _mismatch(
@@ -527,7 +539,7 @@ def _mismatch(
 ) -> str:
     after, sent = observed
     first = int(after["first_index"])
-    received = "; ".join(format_msg(m) for m in chain.delivered)
+    received = _listing(chain.delivered)
     options = " or ".join(
         f"{_describe_server(s, first)} sending {_describe_sent(out)}" for s, out in allowed
     )
