@@ -28,9 +28,11 @@ out, never guessed:
 - leader ids after the step; raft-rs's `is_learner` (a snapshot naming the receiver a
   learner is not checked); the learners of an incoming configuration (a response from
   a node outside the observed joint configuration is not checked);
-- the term of the snapshot a log starts after: known from the node's creation (the
-  snapshot at `index`, term 1) and from each snapshot a checked chain installs; not
-  known otherwise, and then a node whose log starts after a snapshot is not checked.
+- the term of the snapshot a log starts after (raft-rs's MemStorage knows the term at
+  its snapshot's index, at no other compacted one): known from the node's creation
+  (the snapshot at `index`, term 1) and from each snapshot a chain is seen to install
+  (the log then starts right after it); not known otherwise, and then a node whose log
+  starts after a snapshot is not checked.
 
 A chain is not checked (its deliveries count as skipped, with the reason) when another
 event reaches the node before its next `ready` (a tick, a proposal: its messages would
