@@ -116,6 +116,24 @@ def test_a_wrong_answer_is_reported_with_what_the_model_allows() -> None:
     assert result.detail.endswith("sending [AppendEntriesResponse 2->1 term 2 index 2]")
 
 
+class _LeaderlessHost(RaftRefHost):
+    """raft_ref, except that its `state` answers leave out the optional `leader_id`."""
+
+    def handle(self, request: dict[str, Any]) -> dict[str, Any]:
+        answer = super().handle(request)
+        state = answer.get("state")
+        if isinstance(state, dict):
+            del state["leader_id"]
+        return answer
+
+
+def test_deliveries_to_a_node_whose_state_lacks_a_field_are_skipped() -> None:
+    result = _run("cluster voters=1,2,3\ncampaign 1\nstabilize\n", _LeaderlessHost())
+    assert result.status == "pass"
+    assert result.deliveries is not None and result.deliveries.checked == 0
+    assert result.deliveries.skipped[model_check.STATE_LACKS] > 0
+
+
 def test_a_delivery_followed_by_another_event_is_skipped_not_checked() -> None:
     text = "cluster voters=1,2,3\nprocess\ncampaign 1\nprocess 1\ndeliver to=2\ntick 2\nprocess\n"
     result = _run(text)

@@ -119,15 +119,17 @@ PANICKED = "the node panicked or its ready failed"
 UNKNOWN_NODE = "the node was not created by the scenario"
 EMPTY_LOG = "the node's log was empty"
 UNKNOWN_LABEL = "the term of the snapshot the node's log starts after is not known"
-STATE_LACKS = "the state answer lacks a field the check needs"
+STATE_LACKS = "the state answer lacks a field the check needs (or it is malformed)"
 FOREIGN_MESSAGE = "a message the model has no counterpart for"
-BIG_IDS = "node ids above 8"
+BIG_IDS = "node ids outside 1..8"
 UNAPPLIED = "MsgTimeoutNow with committed entries not yet applied (their kinds are unknown)"
 LEARNER_SNAPSHOT = "a snapshot naming the receiver a learner (raft-rs is_learner is unknown)"
 JOINT_STRANGER = "a response from a node outside the observed joint configuration"
 
-_NEEDED = ("role", "term", "vote", "commit", "first_index", "last_index", "log_terms")
-_CONFIG_FIELDS = ("leader_id", "voters", "learners", "next_voters")
+# The `state` fields compared after a step, and those also read before it.
+_COMPARED = ("term", "vote", "commit", "first_index", "last_index")
+_READ = ("leader_id",)
+_ID_LISTS = ("voters", "learners")
 
 
 @dataclass
@@ -306,7 +308,7 @@ class DeliveryChecker:
         ''."""
         if not m.src:
             return FOREIGN_MESSAGE
-        if max(m.src, m.dst) > _MAX_ID:
+        if not 1 <= m.dst <= _MAX_ID or m.src > _MAX_ID:
             return BIG_IDS
         if m.type == MsgType.SNAPSHOT and m.config.learners & bit(m.dst):
             return LEARNER_SNAPSHOT
@@ -340,10 +342,10 @@ class DeliveryChecker:
             view.snapshot = None
             return
         self._learn_snapshot(view, chain, after)
-        if not chain.skip and (_field_missing(after) or after["role"] == "Leader"):
-            chain.skip = STATE_LACKS if _field_missing(after) else ENDS_LEADING
+        if not chain.skip and (not _comparable(after) or after["role"] == "Leader"):
+            chain.skip = ENDS_LEADING if _comparable(after) else STATE_LACKS
         messages = ready.get("messages", []) if isinstance(ready, dict) else []
-        sent = None if chain.skip else self._messages(messages)
+        sent = None if chain.skip or not isinstance(messages, list) else self._messages(messages)
         if sent is None:
             self._tally.skipped[chain.skip or FOREIGN_MESSAGE] += len(chain.delivered)
             return
@@ -425,13 +427,39 @@ def _without_entries(m: eraftpb.Message) -> eraftpb.Message:
 # --- the observed state as a model server ----------------------------------------------------
 
 
-def _field_missing(state: Mapping[str, Any]) -> bool:
-    return any(key not in state for key in _NEEDED)
+def _ints(values: object) -> bool:
+    return isinstance(values, list) and all(_is_int(v) for v in values)
+
+
+def _is_int(value: object) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool)
+
+
+def _comparable(state: Mapping[str, Any]) -> bool:
+    """Whether `state` carries, well formed, every field compared after a step."""
+    return (
+        isinstance(state.get("role"), str)
+        and all(_is_int(state.get(key)) for key in _COMPARED)
+        and _ints(state.get("log_terms"))
+    )
+
+
+def _readable(state: Mapping[str, Any]) -> bool:
+    """Whether `state` also carries, well formed, what a model server is built from."""
+    incoming = state.get("next_voters")
+    return (
+        _comparable(state)
+        and all(_is_int(state.get(key)) for key in _READ)
+        and all(_ints(state.get(key)) for key in _ID_LISTS)
+        and "next_voters" in state
+        and (incoming is None or _ints(incoming))
+        and ("applied" not in state or _is_int(state["applied"]))
+    )
 
 
 def _server(node: int, state: Mapping[str, Any], snapshot: tuple[int, int] | None) -> Server | str:
     """The follower `state` describes as a model server, or why it cannot be one."""
-    if _field_missing(state) or any(key not in state for key in _CONFIG_FIELDS):
+    if not _readable(state):
         return STATE_LACKS
     if state["role"] != "Follower":
         return NOT_FOLLOWER
@@ -443,7 +471,7 @@ def _server(node: int, state: Mapping[str, Any], snapshot: tuple[int, int] | Non
     voters, learners = state["voters"], state["learners"]
     incoming = state["next_voters"] or []
     members = [node, *voters, *learners, *incoming]
-    if max(members) > _MAX_ID:
+    if min(members) < 1 or max(members) > _MAX_ID:
         return BIG_IDS
     log = _log(first, terms, snapshot)
     if log is None:
