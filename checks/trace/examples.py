@@ -49,7 +49,9 @@ WALK_ARGV = (
     *("--strategy", "random", "--seed", "3", "--depth", "40", "--walks", "2000", *SEARCH),
 )
 # raft-rs 0.6's snapshot label (#408) loses a committed entry on the unmodified code:
-# `tests/test_snapshots.py` builds this path step by step.
+# the shortest path, found by BFS on the model (`--target model --depth 23 --max-term 5
+# --max-log 4 --max-compactions 1 --max-client-requests 1 --max-membership-changes 0
+# --spares 0 --no-heartbeats --max-msgs 6`), followed here on the implementation.
 SNAPSHOT_LABEL_ARGV = (
     *("--target", "impl", "--max-term", "5", "--max-log", "4", "--max-msgs", "10"),
     *("--max-compactions", "1", "--max-membership-changes", "0", "--spares", "0"),
@@ -58,23 +60,20 @@ SNAPSHOT_LABEL_PATH = (
     "Timeout(1)",
     "Deliver(RequestVote 1->2 term 2 last (1, term 1))",
     "Deliver(RequestVoteResponse 2->1 term 2)",
-    "ClientRequest(1)",
     "Deliver(AppendEntries 1->2 term 2 prev (1, term 1) [2:Empty] commit 1)",
-    "Deliver(AppendEntriesResponse 2->1 term 2 index 2)",
-    "Deliver(AppendEntries 1->2 term 2 prev (2, term 2) [2:Data] commit 2)",
-    "Deliver(AppendEntriesResponse 2->1 term 2 index 3)",
-    "Deliver(AppendEntries 1->2 term 2 prev (3, term 2) [] commit 3)",
-    "Deliver(AppendEntriesResponse 2->1 term 2 index 3)",
     "Timeout(2)",
-    "Deliver(RequestVote 2->1 term 3 last (3, term 2))",
-    "Deliver(RequestVoteResponse 1->2 term 3)",
-    "Deliver(AppendEntries 2->1 term 3 prev (3, term 2) [3:Empty] commit 3)",
-    "Deliver(AppendEntriesResponse 1->2 term 3 index 4)",
+    "Deliver(RequestVote 2->3 term 3 last (2, term 2))",
+    "Deliver(RequestVoteResponse 3->2 term 3)",
+    "ClientRequest(2)",
+    "Deliver(AppendEntries 2->1 term 3 prev (2, term 2) [3:Empty] commit 1)",
+    "Deliver(AppendEntriesResponse 1->2 term 3 index 3)",
+    "Deliver(AppendEntries 2->1 term 3 prev (3, term 3) [3:Data] commit 3)",
     "Timeout(1)",
+    "Compact(1)",
     "Deliver(RequestVote 1->3 term 4 last (4, term 3))",
     "Deliver(RequestVoteResponse 3->1 term 4)",
-    "Compact(1)",
     "Deliver(AppendEntries 1->3 term 4 prev (4, term 3) [4:Empty] commit 3)",
+    "Deliver(AppendEntriesResponse 1->2 term 3 index 4)",
     "Deliver(AppendEntriesResponse 3->1 term 4 reject 4 hint 1)",
     "Deliver(Snapshot 1->3 term 4 at (3, term 4) voters=[1, 2, 3], learners=[])",
     "Timeout(3)",
