@@ -326,3 +326,41 @@ def test_a_follower_passes_a_read_to_its_leader_and_gets_the_answer() -> None:
             break
         _, c = _step(target, c, "Deliver")
     assert abstract(target.params, c).servers[1].served == ((1, 2, 2),)
+
+
+def test_a_step_that_does_more_than_the_model_is_reported_beyond_the_bounds(monkeypatch) -> None:
+    """An implementation that sends every message twice leaves `max_msgs` where the model
+    stays within it: the step is still checked, and diverges, instead of being dropped
+    as out of bounds."""
+    from checks.cluster import actions
+
+    target = build_impl_target(max_term=2, max_msgs=2, max_client_requests=0)
+    real = actions.handle_ready
+
+    def twice(node, reads=None):  # type: ignore[no-untyped-def]
+        sent = real(node, reads)
+        return [*sent, *sent]
+
+    monkeypatch.setattr(actions, "handle_ready", twice)
+    c = target.initial_states()[0]
+    timeout = next(
+        a for a in enabled(target.params, abstract(target.params, c)) if a.name == "Timeout"
+    )
+    after = target.carry_out(c, timeout)
+    assert after is not None and after.net.in_flight() == 4  # beyond max_msgs 2
+    refines_model = next(p for p in target.properties() if p.name == "RefinesModel")
+    assert not refines_model.check(c, timeout, after)
+    assert list(target.successors(after)) == []  # beyond the bounds: not explored further
+
+
+def test_a_correct_step_beyond_the_bounds_is_not_explored() -> None:
+    target = build_impl_target(max_term=2, max_msgs=2, max_client_requests=0)
+    c = target.initial_states()[0]
+    _, c = _step(target, c, "Timeout", node=1)
+    # Node 2 times out too: two more vote requests, four in flight, as the model says.
+    timeout = next(
+        a
+        for a in enabled(target.params, abstract(target.params, c))
+        if a.name == "Timeout" and a.args[0] == 2
+    )
+    assert target.carry_out(c, timeout) is None

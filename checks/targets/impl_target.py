@@ -30,7 +30,15 @@ from checks.refinement import (
     retire_ignored,
 )
 from checks.targets import model_target
-from model.actions import MESSAGE_ACTIONS, Action, action_kind, enabled, servers_within_bounds
+from model.actions import (
+    MESSAGE_ACTIONS,
+    Action,
+    action_kind,
+    enabled,
+    outcomes,
+    servers_within_bounds,
+    within_bounds,
+)
 from model.invariants import GOALS, INVARIANTS, STEP_INVARIANTS
 from model.params import SNAPSHOT_LABEL_QUIRK, Params, for_cluster
 
@@ -138,7 +146,7 @@ class ImplTarget(BaseTarget[Cluster, Action]):
     def successors(self, state: Cluster) -> Iterator[tuple[Action, Cluster]]:
         """The model's enabled actions on the cluster's abstract state, each carried out
         on the nodes; results beyond the bounds are not explored."""
-        if state.error is not None:
+        if state.error is not None or not self._within_bounds(state):
             return
         for action in enabled(self.params, abstract(self.params, state)):
             after = self.carry_out(state, action)
@@ -148,7 +156,7 @@ class ImplTarget(BaseTarget[Cluster, Action]):
     def sample_successor(self, state: Cluster, rng: random.Random) -> tuple[Action, Cluster] | None:
         """One successor drawn at random (for random walks): enabled actions are tried
         in a random order until one stays within the bounds."""
-        if state.error is not None:
+        if state.error is not None or not self._within_bounds(state):
             return None
         actions = enabled(self.params, abstract(self.params, state))
         for action in rng.sample(actions, len(actions)):
@@ -159,8 +167,11 @@ class ImplTarget(BaseTarget[Cluster, Action]):
 
     def carry_out(self, state: Cluster, action: Action) -> Cluster | None:
         """The cluster after the environment takes model action `action`, with the
-        messages retired that the model retires and the nodes ignore; None beyond the
-        bounds."""
+        messages retired that the model retires and the nodes ignore. None beyond the
+        bounds, unless the model can stay within them on that action and the step is
+        not one it allows: then the cluster is returned, so that the divergence is
+        reported (an implementation that does more than the model must not hide behind
+        the bounds), and it has no successors."""
         p = self.params
         key = concrete_key(p, state, action.args[0]) if action.name in MESSAGE_ACTIONS else None
         after = perform(self.settings, state, action, key, self.memo)
@@ -168,13 +179,26 @@ class ImplTarget(BaseTarget[Cluster, Action]):
             return after
         try:
             retire_ignored(p, after, state, _changed_node(action))
-            # Bounds first (cheap), the whole abstract state only for states explored.
-            in_bounds = servers_within_bounds(p, abstract_servers(p, after), after.net.in_flight())
-            return after if in_bounds else None
+            if self._within_bounds(after) or self._diverges_into_bounds(state, action, after):
+                return after
+            return None
         except NotAbstractable as error:
             failed = state.derive()
             failed.error = f"NotAbstractable: {error}"
             return failed
+
+    def _diverges_into_bounds(self, before: Cluster, action: Action, after: Cluster) -> bool:
+        p = self.params
+        allowed = outcomes(p, abstract(p, before), action)
+        if not any(within_bounds(p, s) for s in allowed):
+            return False  # the model leaves the bounds too
+        return not self._refines(before, action, after)
+
+    def _within_bounds(self, state: Cluster) -> bool:
+        # On the servers and the count in flight: the whole abstract state is built only
+        # for states explored.
+        p = self.params
+        return servers_within_bounds(p, abstract_servers(p, state), state.net.in_flight())
 
     def fingerprint(self, state: Cluster) -> int:
         return state.fingerprint() & _MASK64
