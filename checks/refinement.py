@@ -431,9 +431,12 @@ class Divergence:
     differences: list[list[str]]
 
 
-def refines(p: Params, before: State, action: Action, after: State) -> bool:
-    """Whether `after` is an outcome the model allows for `action` from `before`."""
-    return after in outcomes(p, before, action)
+def refines(
+    p: Params, before: State, action: Action, after: State, allowed: list[State] | None = None
+) -> bool:
+    """Whether `after` is an outcome the model allows for `action` from `before`
+    (`allowed`: those outcomes, when the caller has them already)."""
+    return after in (outcomes(p, before, action) if allowed is None else allowed)
 
 
 def divergence(p: Params, before: State, action: Action, after: State) -> Divergence:

@@ -186,16 +186,23 @@ def send_snapshot(p: Params, i: int, s: Server, j: int) -> Outcome:
         return s, []
     label = term_at(s.log, s.applied) if p.left_out_quirk(SNAPSHOT_LABEL_QUIRK) else s.term
     index = max(s.applied, s.snap_requests[j - 1] if s.snap_requests else 0)
-    snapshots = s.snapshot or _NONE[len(s.match)]
-    snapshots = (*snapshots[: j - 1], index, *snapshots[j:])
-    s = s._replace(snapshot=snapshots, replicate=s.replicate & ~bit(j), paused=s.paused & ~bit(j))
+    s = s._replace(
+        snapshot=_with_peer(s.snapshot, len(s.match), j - 1, index),
+        replicate=s.replicate & ~bit(j),
+        paused=s.paused & ~bit(j),
+    )
     return s, [Msg(MsgType.SNAPSHOT, i, j, s.term, index, label, config=s.config)]
 
 
+def _with_peer(per_peer: tuple[int, ...], n: int, k: int, value: int) -> tuple[int, ...]:
+    """A per-server tuple of `n` (() when all zero) with entry `k` set to `value`."""
+    full = per_peer or _NONE[n]
+    changed = (*full[:k], value, *full[k + 1 :])
+    return changed if any(changed) else ()
+
+
 def _record_request(s: Server, k: int, request: int) -> Server:
-    requests = s.snap_requests or _NONE[len(s.match)]
-    requests = (*requests[:k], request, *requests[k + 1 :])
-    return s._replace(snap_requests=requests if any(requests) else ())
+    return s._replace(snap_requests=_with_peer(s.snap_requests, len(s.match), k, request))
 
 
 def report_snapshot(s: Server, j: int, delivered: bool) -> Server:
@@ -213,10 +220,9 @@ def _leave_snapshot_state(s: Server, j: int, delivered: bool = True) -> Server:
     the match, if further); from just after the match when the snapshot failed."""
     k = j - 1
     pending = s.snapshot[k] if delivered else 0
-    snapshots = (*s.snapshot[:k], 0, *s.snapshot[k + 1 :])
     nxt = max(s.match[k] + 1, pending + 1)
     return s._replace(
-        snapshot=snapshots if any(snapshots) else (),
+        snapshot=_with_peer(s.snapshot, len(s.match), k, 0),
         next=(*s.next[:k], nxt, *s.next[k + 1 :]),
         paused=s.paused & ~bit(j),
     )

@@ -56,8 +56,9 @@ def _rename_server(s: Server, perm: Perm, masks: tuple[int, ...]) -> tuple[Any, 
             match[perm[k]] = s.match[k]
             nxt[perm[k]] = s.next[k]
         progress = (tuple(match), tuple(nxt))
-        snapshot = _rename_per_peer(snapshot, perm)
-        requests = _rename_per_peer(requests, perm)
+        inverse = _id_table(perm)[1]
+        snapshot = _reorder(snapshot, inverse)
+        requests = _reorder(requests, inverse)
     else:
         progress = (s.match, s.next)  # all zero
     c = s.config
@@ -89,13 +90,9 @@ def _rename_server(s: Server, perm: Perm, masks: tuple[int, ...]) -> tuple[Any, 
     )
 
 
-def _rename_per_peer(per_peer: tuple[int, ...], perm: Perm) -> tuple[int, ...]:
-    if not per_peer:
-        return per_peer
-    renamed = [0] * len(perm)
-    for k, value in enumerate(per_peer):
-        renamed[perm[k]] = value
-    return tuple(renamed)
+def _reorder(per_peer: tuple[int, ...], inverse: tuple[int, ...]) -> tuple[int, ...]:
+    """A per-server tuple (() when all zero) renamed: the old index at each new one."""
+    return tuple([per_peer[k] for k in inverse]) if per_peer else per_peer
 
 
 def _rename_config(c: Config, masks: tuple[int, ...]) -> Config:
@@ -155,10 +152,8 @@ def _renamed_hash(state: State, perm: Perm) -> int:
         if s.replicate:  # a leader: its progress is indexed by server
             match = tuple([s.match[k] for k in inverse])
             nxt = tuple([s.next[k] for k in inverse])
-            if snapshot:
-                snapshot = tuple([snapshot[k] for k in inverse])
-            if requests:
-                requests = tuple([requests[k] for k in inverse])
+            snapshot = _reorder(snapshot, inverse)
+            requests = _reorder(requests, inverse)
         else:
             match, nxt = s.match, s.next  # all zero
         c = s.config

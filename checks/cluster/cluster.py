@@ -149,17 +149,9 @@ class Cluster:
     def node(self, node_id: int) -> RawNode[MemStorage]:
         return self.slots[node_id - 1].node
 
-    def node_to_change(self, node_id: int) -> RawNode[MemStorage]:
-        """An independent copy of node `node_id`; put it back with `replace_node`."""
-        return self.slots[node_id - 1].node.clone()
-
-    def replace_node(self, node_id: int, node: RawNode[MemStorage]) -> None:
-        self.slots[node_id - 1] = NodeSlot(node)
-        self.abstract_servers = None
-
     def put_node(self, node_id: int, node: RawNode[MemStorage], key_hash: int) -> None:
-        """Puts in a node whose key hash is known; the node may be shared with other
-        clusters (nodes in a cluster are never mutated)."""
+        """Puts in a node (a stepped copy, never mutated again) whose key hash is known;
+        the node may be shared with other clusters."""
         self.slots[node_id - 1] = NodeSlot(node, key_hash)
         self.abstract_servers = None
 

@@ -189,10 +189,11 @@ class ImplTarget(BaseTarget[Cluster, Action]):
 
     def _diverges_into_bounds(self, before: Cluster, action: Action, after: Cluster) -> bool:
         p = self.params
-        allowed = outcomes(p, abstract(p, before), action)
+        start = abstract(p, before)
+        allowed = outcomes(p, start, action)
         if not any(within_bounds(p, s) for s in allowed):
             return False  # the model leaves the bounds too
-        return not self._refines(before, action, after)
+        return not refines(p, start, action, abstract(p, after), allowed)
 
     def _within_bounds(self, state: Cluster) -> bool:
         # On the servers and the count in flight: the whole abstract state is built only
