@@ -43,7 +43,8 @@ QUIRKS = {
         "a follower that asks for a snapshot (request_snapshot at its commit index) while "
         "its leader has committed nothing newer is sent one at that index, which "
         "MemStorage refuses as out of date (SnapshotOutOfDate; raft-rs's examples "
-        "panic) (left out: no snapshot requests)"
+        "panic); a storage that accepts it drops entries the follower acknowledged, "
+        "and a committed entry can be lost (left out: no snapshot requests)"
     ),
 }
 
