@@ -56,7 +56,7 @@ def _rename_server(s: Server, perm: Perm, masks: tuple[int, ...]) -> tuple[Any, 
             match[perm[k]] = s.match[k]
             nxt[perm[k]] = s.next[k]
         progress = (tuple(match), tuple(nxt))
-        inverse = _id_table(perm)[1]
+        inverse = id_table(perm)[1]
         snapshot = _reorder(snapshot, inverse)
         requests = _reorder(requests, inverse)
     else:
@@ -131,7 +131,7 @@ def _rename_bag(
 
 
 @cache
-def _id_table(perm: Perm) -> tuple[tuple[int, ...], tuple[int, ...]]:
+def id_table(perm: Perm) -> tuple[tuple[int, ...], tuple[int, ...]]:
     """(new id of each old id, 0 -> 0), and the old index at each new index."""
     inverse = [0] * len(perm)
     for old, new in enumerate(perm):
@@ -143,7 +143,7 @@ def _renamed_hash(state: State, perm: Perm) -> int:
     """hash(rename(state, perm)), computed without building the NamedTuples: the
     explorer's hot path."""
     masks = _mask_table(perm)
-    new_id, inverse = _id_table(perm)
+    new_id, inverse = id_table(perm)
     logs_have_ids = state.budget.membership_changes > 0  # Begin entries carry masks
     servers = []
     for old in inverse:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import signal
 import subprocess
 import sys
@@ -67,14 +68,20 @@ def test_a_checkpoint_of_another_run_is_refused(tmp_path: Path):
         explore(TokensTarget(3, 2), SearchOptions(resume=str(tmp_path / "none"), identity="a"))
 
 
-def explore_cli(*argv: str) -> subprocess.CompletedProcess[str]:
+def explore_cli(
+    *argv: str, target: str = "model", hash_seed: str | None = None
+) -> subprocess.CompletedProcess[str]:
+    env = dict(os.environ)
+    if hash_seed is not None:
+        env["PYTHONHASHSEED"] = hash_seed
     return subprocess.run(
-        [sys.executable, "-m", "checks.explore", "--target", "model", *argv],
+        [sys.executable, "-m", "checks.explore", "--target", target, *argv],
         cwd=ROOT,
         capture_output=True,
         text=True,
         timeout=300,
         check=False,
+        env=env,
     )
 
 
@@ -117,6 +124,29 @@ def test_an_interrupted_run_resumed_gives_the_uninterrupted_result(tmp_path: Pat
     assert resumed.returncode == 0, resumed.stderr
     assert "resumed           from the checkpoint of depth" in resumed.stdout
     assert "from the checkpoint of depth 0" not in resumed.stdout  # a level saved mid-run
+    assert figures(tmp_path / "resumed.json") == figures(tmp_path / "plain.json")
+
+
+@pytest.mark.parametrize("symmetry", ["--symmetry", "--no-symmetry"])
+def test_the_implementation_resumed_in_another_process_gives_the_uninterrupted_result(
+    tmp_path: Path, symmetry: str
+):
+    """Its fingerprints hash bytes and None, whose Python hashes change between
+    processes: the fingerprints must not."""
+    quiet = ("--no-progress", symmetry)
+    plain = explore_cli(
+        "--depth", "9", *quiet, "--json", str(tmp_path / "plain.json"), target="impl"
+    )
+    assert plain.returncode == 0, plain.stderr
+    saved = str(tmp_path / "saved")
+    first = explore_cli("--depth", "6", *quiet, "--checkpoint", saved, target="impl", hash_seed="1")
+    assert first.returncode == 0, first.stderr
+    resumed = explore_cli(
+        *("--depth", "9", *quiet, "--resume", saved, "--json", str(tmp_path / "resumed.json")),
+        target="impl",
+        hash_seed="2",
+    )
+    assert resumed.returncode == 0, resumed.stderr
     assert figures(tmp_path / "resumed.json") == figures(tmp_path / "plain.json")
 
 

@@ -9,6 +9,7 @@ import pytest
 
 from checks.engine.outcome import SearchOptions, SearchOutcome
 from checks.engine.search import explore
+from checks.targets.impl_target import build_impl_target
 from checks.targets.model_target import ModelTarget
 from tests.test_engine_toys import CounterTarget, TokensTarget
 
@@ -40,6 +41,15 @@ def test_the_ray_engine_explores_the_model_as_a_local_run_does(symmetry: bool):
     on_ray = explore(target, SearchOptions(max_depth=7, workers=2, symmetry=symmetry, engine="ray"))
     same_figures(local, on_ray)
     assert on_ray.visited_bytes > 0
+
+
+@pytest.mark.usefixtures("cluster")
+def test_the_ray_engine_explores_the_implementation_as_a_local_run_does():
+    """Ray's workers are other processes: the clusters' fingerprints must be theirs too."""
+    target = build_impl_target()
+    local = explore(target, SearchOptions(max_depth=8, workers=2))
+    on_ray = explore(target, SearchOptions(max_depth=8, workers=2, engine="ray"))
+    same_figures(local, on_ray)
 
 
 @pytest.mark.usefixtures("cluster")

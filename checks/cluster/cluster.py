@@ -10,10 +10,11 @@ messages themselves are shared).
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 from checks.cluster.network import MessageKey, Network
-from checks.cluster.node_key import node_state_key
+from checks.cluster.node_key import node_state_key, stable_hash
 from model.state import Budget, Msg, Server, State
 from raft_ref.config import Config
 from raft_ref.eraftpb import ConfState
@@ -86,7 +87,7 @@ class NodeSlot:
 def node_key_hash(node: RawNode[MemStorage]) -> int:
     """A hash of the node's whole state (`node_state_key`: without the election timeout
     generator's state, which cannot influence behaviour here)."""
-    return hash(node_state_key(node))
+    return stable_hash(node_state_key(node))
 
 
 Served = tuple[tuple[int, int, int], ...]
@@ -168,7 +169,9 @@ class Cluster:
         if fp is None:
             nodes = tuple(slot.key_hash for slot in self.slots)
             network = self.net.state_key()
-            fp = hash((nodes, network, self.used, self.error, self.read_required, self.served))
+            error = 0 if self.error is None else stable_hash(self.error)
+            # Ints only, so that Python's tuple hash is the same in every process.
+            fp = hash((nodes, network, self.used, error, self.read_required, self.served))
             self._fingerprint = fp
         return fp
 
@@ -193,10 +196,11 @@ class Cluster:
         self.message_keys = None
 
 
-def initial_cluster(settings: ClusterSettings) -> Cluster:
-    """Voters 1..nodes that know each other and spares outside the configuration, all
-    followers at term 1 on `MemStorage::new_with_conf_state` (snapshot index 1, term 1)."""
-    voters = list(range(1, settings.nodes + 1))
+def initial_cluster(settings: ClusterSettings, voters: Sequence[int] = ()) -> Cluster:
+    """Voters (1..nodes unless given) that know each other and the other servers as
+    spares outside the configuration, all followers at term 1 on
+    `MemStorage::new_with_conf_state` (snapshot index 1, term 1)."""
+    voters = sorted(voters) if voters else list(range(1, settings.nodes + 1))
     slots = []
     for node_id in range(1, settings.servers + 1):
         store = MemStorage.new_with_conf_state(

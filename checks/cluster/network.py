@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from collections.abc import ItemsView, Iterable, Iterator, KeysView, ValuesView
 
-from checks.cluster.node_key import message_key
+from checks.cluster.node_key import message_hash, message_key
 from raft_ref.eraftpb import Message
 
 MessageKey = tuple[object, ...]
@@ -113,8 +113,9 @@ class Network:
         return partition is not None and partition.separates(m.from_, m.to)
 
     def state_key(self) -> object:
-        """A hashable value of the network, independent of sending order."""
-        bag = tuple(sorted((hash(k), n) for k, (_, n) in self._held.items()))
+        """A hashable value of the network, independent of sending order, of ints only
+        (its hash is the same in every process)."""
+        bag = tuple(sorted((message_hash(k), n) for k, (_, n) in self._held.items()))
         return bag if self.partition is None else (bag, self.partition.key())
 
     def __getitem__(self, key: MessageKey) -> tuple[Message, int]:

@@ -16,6 +16,7 @@ from typing import Any
 
 from checks.cluster.actions import StepMemo, perform
 from checks.cluster.cluster import Cluster, ClusterSettings, initial_cluster
+from checks.cluster.symmetry import symmetric_fingerprint
 from checks.engine.target import BaseTarget, Expectation, Property
 from checks.mutants import MUTANTS, apply_mutant
 from checks.refinement import (
@@ -41,6 +42,7 @@ from model.actions import (
 )
 from model.invariants import GOALS, INVARIANTS, STEP_INVARIANTS
 from model.params import SNAPSHOT_LABEL_QUIRK, Params, for_cluster
+from model.symmetry import canonical_perms
 
 _MASK64 = (1 << 64) - 1
 # raft-rs `max_size_per_msg` for "no limit".
@@ -88,9 +90,8 @@ class ImplTarget(BaseTarget[Cluster, Action]):
         self.undo_mutant = apply_mutant(mutant) if mutant is not None else None
         self.name = "impl" if mutant is None else f"impl[{mutant}]"
         self.bounds: dict[str, Any] = model_target.bounds_of(params)
-        # Node ids are baked into raft_ref's state (and ids break ties in message
-        # order): no symmetric canonical form of a cluster is computed.
-        self.symmetry_sound = False
+        # raft_ref and the environment treat node ids alike (checks/cluster/symmetry.py).
+        self.symmetry_sound = True
         self._properties = self._build_properties()
         self.memo: StepMemo | None = StepMemo()
         forget_cached_abstractions()
@@ -203,6 +204,12 @@ class ImplTarget(BaseTarget[Cluster, Action]):
 
     def fingerprint(self, state: Cluster) -> int:
         return state.fingerprint() & _MASK64
+
+    def symmetric_fingerprint(self, state: Cluster) -> int:
+        if state.error is not None:
+            return self.fingerprint(state)  # a violation, never explored further
+        perms = canonical_perms(abstract(self.params, state))
+        return symmetric_fingerprint(state, perms) & _MASK64
 
     def properties(self) -> Sequence[Property[Cluster, Action]]:
         return self._properties
