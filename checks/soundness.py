@@ -36,6 +36,7 @@ EVERYTHING = (
 # Compaction and snapshots, with snapshots labelled as raft-rs's fix of #408 does: with
 # 0.6's labels the unmodified code can lose a committed entry (pinned by a test).
 COMPACTION = ("--compaction", "--leave-out-quirk", SNAPSHOT_LABEL_QUIRK)
+MSGS_5 = ("--max-msgs", "5")
 LEARNERS = (
     *("--changes", "add_voter,add_learner,promote,remove_learner,shrink_to_one"),
     *("--max-membership-changes", "2", "--leave-out-quirk", "promoted_learner_loses_progress"),
@@ -62,16 +63,36 @@ def gate_runs() -> list[GateRun]:
     every action enabled on 3 and 5 nodes, and the model alone."""
     bfs = [
         GateRun("impl bfs defaults", (), quick=True),
+        GateRun("impl bfs 5 nodes", ("--nodes", "5", "--depth", "16", *MSGS_5), quick=True),
         GateRun("impl bfs max_msgs 4", ("--max-msgs", "4")),
-        GateRun("impl bfs max_msgs 5 depth 11", ("--max-msgs", "5", "--depth", "11")),
+        GateRun("impl bfs max_msgs 5 depth 14", ("--depth", "14", *MSGS_5)),
         GateRun("impl bfs crash + pre-vote", ("--max-crashes", "1", "--pre-vote")),
         GateRun("impl bfs check quorum", ("--check-quorum",)),
-        GateRun("impl bfs leader transfer", ("--transfer-leader", "--check-quorum")),
-        GateRun("impl bfs read index", ("--read-index", "--max-msgs", "4")),
+        GateRun(
+            "impl bfs leader transfer", ("--transfer-leader", "--check-quorum", "--depth", "16")
+        ),
+        GateRun("impl bfs read index", ("--read-index", "--max-msgs", "4", "--depth", "14")),
         GateRun("impl bfs learners", LEARNERS),
-        GateRun("impl bfs compaction", (*COMPACTION, "--depth", "14")),
+        GateRun("impl bfs compaction", (*COMPACTION, "--depth", "18")),
         GateRun("impl bfs max_term 4", ("--max-term", "4")),
-        GateRun("impl bfs depth 14", ("--depth", "14")),
+        GateRun("impl bfs depth 16", ("--depth", "16")),
+        GateRun("impl bfs 5 nodes depth 18", ("--nodes", "5", "--depth", "18", "--max-msgs", "6")),
+        GateRun(
+            "impl bfs 5 nodes crash + pre-vote",
+            (
+                "--nodes",
+                "5",
+                "--depth",
+                "20",
+                "--max-msgs",
+                "6",
+                "--max-crashes",
+                "1",
+                "--pre-vote",
+            ),
+        ),
+        # The same verdict without symmetry reduction, as a cross-check of it.
+        GateRun("impl bfs depth 14, no symmetry", ("--depth", "14", "--no-symmetry")),
         GateRun("model bfs depth 15", ("--target", "model", "--depth", "15")),
     ]
     walks = [

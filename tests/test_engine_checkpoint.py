@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import pickle
 import signal
 import subprocess
 import sys
@@ -163,4 +164,15 @@ def test_a_checkpoint_without_its_parent_log_is_refused(tmp_path: Path):
     explore(TokensTarget(3, 2), SearchOptions(max_depth=2, checkpoint=str(tmp_path)))
     (tmp_path / "parents.bin").write_bytes(b"")
     with pytest.raises(CheckpointError, match="damaged checkpoint"):
+        explore(TokensTarget(3, 2), SearchOptions(max_depth=4, resume=str(tmp_path)))
+
+
+def test_a_checkpoint_of_an_older_format_is_refused(tmp_path: Path):
+    """Format 1 held implementation fingerprints that changed with the process."""
+    explore(TokensTarget(3, 2), SearchOptions(max_depth=2, checkpoint=str(tmp_path)))
+    level = tmp_path / "level.pickle"
+    saved = pickle.loads(level.read_bytes())
+    saved.format = 1
+    level.write_bytes(pickle.dumps(saved))
+    with pytest.raises(CheckpointError, match="not a checkpoint of this version"):
         explore(TokensTarget(3, 2), SearchOptions(max_depth=4, resume=str(tmp_path)))

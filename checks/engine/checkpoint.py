@@ -20,7 +20,9 @@ from typing import Any
 from checks.engine.outcome import SearchOptions, SearchOutcome
 from checks.engine.visited import FingerprintTable
 
-FORMAT = 1
+# 2: fingerprints of the implementation target are the same in every process, and
+# symmetric; a format 1 checkpoint of it holds fingerprints no process can reproduce.
+FORMAT = 2
 LEVEL = "level.pickle"
 VISITED = "visited.bin"
 PARENTS = "parents.bin"
