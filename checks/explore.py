@@ -442,6 +442,14 @@ def parse_run(argv: Sequence[str], targets: Mapping[str, TargetChoice]) -> Run:
     except ValueError as error:
         raise UsageError(str(error)) from None
     sound = bool(getattr(target, "symmetry_sound", True))
+    probe = getattr(target, "asymmetry", None)
+    asymmetry = probe() if sound and callable(probe) and args.symmetry is not False else None
+    if asymmetry is not None:
+        sound = False
+        print(
+            f"{PROG}: warning: symmetry off: the code treats node ids unlike ({asymmetry})",
+            file=sys.stderr,
+        )
     symmetry = sound if args.symmetry is None else args.symmetry
     in_use: Mapping[str, object] = getattr(target, "bounds", requested)
     info = RunInfo(

@@ -13,20 +13,25 @@ the renamings that sort its model state's servers (`model.symmetry.canonical_per
 ties tried in every order): equal fingerprints mean clusters equal up to renaming, and
 clusters equal up to renaming get equal fingerprints. `tests/test_cluster_symmetry.py`
 checks, along random executions, that a renamed cluster's successors are the renamed
-successors.
+successors; `first_asymmetry` probes the same at the start of every run with symmetry,
+so that code which singles out ids (a patch under test) turns the reduction off instead
+of hiding behind it.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import random
+from collections import Counter
+from collections.abc import Callable, Iterator, Sequence
+from typing import Any, Protocol
 
-from checks.cluster.cluster import Cluster, NodeSlot
+from checks.cluster.cluster import Cluster, ClusterSettings, NodeSlot, initial_cluster
 from checks.cluster.network import MessageKey
 from checks.cluster.node_key import Renaming, message_key, node_state_key, stable_hash
 from model.symmetry import Perm, id_table
 from raft_ref.eraftpb import Message
 
-__all__ = ["renamed_key", "symmetric_fingerprint"]
+__all__ = ["first_asymmetry", "lockstep_difference", "renamed_key", "symmetric_fingerprint"]
 
 _CACHE_LIMIT = 200_000
 # Keyed by the node's (or message's) hash and the renaming: both are immutable once in
@@ -76,3 +81,71 @@ def renamed_key(c: Cluster, perm: Perm) -> tuple[object, ...]:
 def symmetric_fingerprint(c: Cluster, perms: Sequence[Perm]) -> int:
     """The least hash of `c` renamed by each of `perms`."""
     return min(hash(renamed_key(c, perm)) for perm in perms)
+
+
+# --- checking that the code treats ids alike ---------------------------------------------
+
+
+class Explorable(Protocol):
+    """What the check below needs of a target of clusters."""
+
+    settings: ClusterSettings
+
+    def initial_states(self) -> Sequence[Cluster]: ...
+
+    def successors(self, state: Cluster) -> Iterator[tuple[Any, Cluster]]: ...
+
+    def format_action(self, action: Any) -> str: ...
+
+
+def _comparable(c: Cluster, perm: Perm) -> object:
+    # A failed node ends a run; its message may name nodes, so only its kind counts.
+    return renamed_key(c, perm) if c.error is None else ("error", c.error.split(":")[0])
+
+
+def lockstep_difference(
+    target: Explorable, perm: Perm, choose: Callable[[int], int], depth: int
+) -> str | None:
+    """Runs the target from its initial cluster and, in step, from that cluster renamed
+    by `perm`, for up to `depth` steps (`choose(n)` picks one of the n successors of the
+    first run); returns where the renamed successors of the first run are not the
+    successors of the second, or None."""
+    servers = len(perm)
+    same = tuple(range(servers))
+    a = target.initial_states()[0]
+    nodes = target.settings.nodes
+    b = initial_cluster(target.settings, [perm[v - 1] + 1 for v in range(1, nodes + 1)])
+    renaming = ", ".join(f"{old + 1}->{new + 1}" for old, new in enumerate(perm) if old != new)
+    for step in range(depth):
+        from_a = list(target.successors(a))
+        from_b = [after for _, after in target.successors(b)]
+        got = Counter(_comparable(after, same) for after in from_b)
+        expected = Counter(_comparable(after, perm) for _, after in from_a)
+        if expected != got:
+            missing = [act for act, after in from_a if _comparable(after, perm) not in got]
+            what = target.format_action(missing[0]) if missing else "the number of successors"
+            return f"renaming {renaming}, step {step + 1}: {what} differs from its renaming"
+        live = [after for _, after in from_a if after.error is None]
+        if not live:
+            return None
+        a = live[choose(len(live))]
+        wanted = _comparable(a, perm)
+        b = next(after for after in from_b if _comparable(after, same) == wanted)
+    return None
+
+
+def first_asymmetry(
+    target: Explorable, walks: int = 16, depth: int = 16, seed: int = 0
+) -> str | None:
+    """`lockstep_difference` along seeded random walks, each under a random renaming of
+    every server (voters and spares swapped too): None when the code behaved alike under
+    every renaming tried, else what differed. A quick probe, not a proof: it guards the
+    reduction against code (a patch under test, a mutant) that singles out ids."""
+    rng = random.Random(seed)
+    servers = target.settings.servers
+    for _ in range(walks):
+        perm = tuple(rng.sample(range(servers), servers))
+        found = lockstep_difference(target, perm, rng.randrange, depth)
+        if found is not None:
+            return found
+    return None

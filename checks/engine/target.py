@@ -10,6 +10,8 @@ Optional members the engine and `python -m checks.explore` use when a target has
 (read with `getattr`, so a target without them still conforms):
 - `symmetry_sound: bool` (default True): False when renaming server ids may change the
   outcome (then `--symmetry` is off by default and the command warns when it is forced).
+- `asymmetry() -> str | None`: a probe of the code in use, run before a search with
+  symmetry: what it saw treat ids differently, or None (then symmetry stays on).
 - `bounds: Mapping[str, int]`: the bounds in use (`max_term`, `max_log`, ...), printed at
   the start of every run and written to the summary and counterexamples.
 - `explain_step(property_name, before, action, after) -> dict | None`: for a violated

@@ -16,7 +16,7 @@ from typing import Any
 
 from checks.cluster.actions import StepMemo, perform
 from checks.cluster.cluster import Cluster, ClusterSettings, initial_cluster
-from checks.cluster.symmetry import symmetric_fingerprint
+from checks.cluster.symmetry import first_asymmetry, symmetric_fingerprint
 from checks.engine.target import BaseTarget, Expectation, Property
 from checks.mutants import MUTANTS, apply_mutant
 from checks.refinement import (
@@ -90,8 +90,10 @@ class ImplTarget(BaseTarget[Cluster, Action]):
         self.undo_mutant = apply_mutant(mutant) if mutant is not None else None
         self.name = "impl" if mutant is None else f"impl[{mutant}]"
         self.bounds: dict[str, Any] = model_target.bounds_of(params)
-        # raft_ref and the environment treat node ids alike (checks/cluster/symmetry.py).
+        # raft_ref and the environment treat node ids alike (checks/cluster/symmetry.py);
+        # `asymmetry` probes that the code in use (a mutant, a patch) still does.
         self.symmetry_sound = True
+        self._asymmetry: tuple[str | None] | None = None
         self._properties = self._build_properties()
         self.memo: StepMemo | None = StepMemo()
         forget_cached_abstractions()
@@ -204,6 +206,13 @@ class ImplTarget(BaseTarget[Cluster, Action]):
 
     def fingerprint(self, state: Cluster) -> int:
         return state.fingerprint() & _MASK64
+
+    def asymmetry(self) -> str | None:
+        """Where the code in use was seen to treat node ids differently (then symmetry
+        reduction would be unsound), or None; probed once, along seeded walks."""
+        if self._asymmetry is None:
+            self._asymmetry = (first_asymmetry(self),)
+        return self._asymmetry[0]
 
     def symmetric_fingerprint(self, state: Cluster) -> int:
         if state.error is not None:
