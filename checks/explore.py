@@ -446,10 +446,11 @@ def parse_run(argv: Sequence[str], targets: Mapping[str, TargetChoice]) -> Run:
     asymmetry = probe() if sound and callable(probe) and args.symmetry is not False else None
     if asymmetry is not None:
         sound = False
-        print(
-            f"{PROG}: warning: symmetry off: the code treats node ids unlike ({asymmetry})",
-            file=sys.stderr,
-        )
+        if args.symmetry is None:
+            print(
+                f"{PROG}: warning: symmetry off: the code treats node ids unlike ({asymmetry})",
+                file=sys.stderr,
+            )
     symmetry = sound if args.symmetry is None else args.symmetry
     in_use: Mapping[str, object] = getattr(target, "bounds", requested)
     info = RunInfo(
@@ -478,7 +479,8 @@ def parse_run(argv: Sequence[str], targets: Mapping[str, TargetChoice]) -> Run:
         identity=_identity(info),
     )
     if symmetry and not sound:
-        print(f"{PROG}: warning: the target says symmetry is unsound here", file=sys.stderr)
+        reason = "" if asymmetry is None else f" ({asymmetry})"
+        print(f"{PROG}: warning: the target says symmetry is unsound here{reason}", file=sys.stderr)
     return Run(
         target,
         info,

@@ -211,7 +211,11 @@ class ImplTarget(BaseTarget[Cluster, Action]):
         """Where the code in use was seen to treat node ids differently (then symmetry
         reduction would be unsound), or None; probed once, along seeded walks."""
         if self._asymmetry is None:
-            self._asymmetry = (first_asymmetry(self),)
+            try:
+                found = first_asymmetry(self)
+            except Exception as error:  # the search reports it with its path
+                found = f"the probe raised {type(error).__name__}: {error}"
+            self._asymmetry = (found,)
         return self._asymmetry[0]
 
     def symmetric_fingerprint(self, state: Cluster) -> int:
