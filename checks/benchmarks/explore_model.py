@@ -7,7 +7,9 @@ Figures, each measured in this run:
 - the same search with `--workers 2`: wall-clock speedup, the CPU it used over the
   one-process CPU, and from the CPU split (busiest worker + coordinator) the speedup two
   idle cores give, since a busy machine shows up as lost wall-clock speedup;
-- distinct states at a smaller depth with and without symmetry, and their ratio.
+- distinct states at a smaller depth with and without symmetry, and their ratio;
+- distinct states per CPU second without symmetry, one process, at the speed depth (the
+  figure to set against other checkers', which count every state).
 """
 
 from __future__ import annotations
@@ -97,4 +99,14 @@ def run(report: Report) -> None:
         "symmetry cost per state (with / without, seconds per state)",
         (reduced.seconds / reduced.distinct_states) / (full.seconds / full.distinct_states),
         "x",
+    )
+
+    plain, _, plain_cpu = timed(
+        target, SearchOptions(max_depth=SPEED_DEPTH, symmetry=False, workers=1)
+    )
+    report(f"depth {SPEED_DEPTH} without symmetry: distinct states", plain.distinct_states, "")
+    report(
+        "without symmetry: distinct states per CPU second, one process",
+        plain.distinct_states / plain_cpu,
+        "states/s",
     )
