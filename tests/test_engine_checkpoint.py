@@ -93,7 +93,8 @@ def figures(path: Path) -> dict[str, object]:
 
 
 def test_an_interrupted_run_resumed_gives_the_uninterrupted_result(tmp_path: Path):
-    depth = ["--depth", "10", "--workers", "2"]
+    # Deep enough to be stopped mid-run on a quiet machine too.
+    depth = ["--depth", "16", "--workers", "2"]
     plain = explore_cli(*depth, "--json", str(tmp_path / "plain.json"), "--no-progress")
     assert plain.returncode == 0, plain.stderr
     saved = tmp_path / "saved"
