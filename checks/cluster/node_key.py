@@ -97,44 +97,37 @@ def node_state_key(node: RawNode[MemStorage], ids: Renaming | None = None) -> tu
     pending = raft.pending_membership_change
     hs = node.prev_hs
     ss = node.prev_ss
-    if ids is None:
-        pending_conf = pending.configuration if pending is not None else None
-        return (
-            _plain_values(raft),
-            # The fields of STRUCTURED, each by its own key.
-            _ROLE_CODE[raft.state],
-            _log_key(raft.raft_log),
-            _progress_set_key(raft.prs()),
-            tuple(sorted(raft.votes.items())),
-            None
-            if pending is None
-            else (pending.start_index, pending_conf.key() if pending_conf is not None else None),
-            _read_only_key(raft.read_only),
-            tuple((rs.index, rs.request_ctx) for rs in raft.read_states),
-            tuple(message_key(m) for m in raft.msgs),
-            (hs.term, hs.vote, hs.commit),
-            (ss.leader_id, ss.raft_state.value),
-        )
-    plain = list(_plain_values(raft))
-    for position in _ID_POSITIONS:
-        held = plain[position]
-        if held is not None:  # lead_transferee is optional
-            plain[position] = ids[held]
     return (
-        tuple(plain),
+        _plain_values(raft) if ids is None else _renamed_plain_values(raft, ids),
+        # The fields of STRUCTURED, each by its own key.
         _ROLE_CODE[raft.state],
         _log_key(raft.raft_log, ids),
         _progress_set_key(raft.prs(), ids),
-        tuple(sorted((ids[voter], granted) for voter, granted in raft.votes.items())),
+        tuple(sorted(raft.votes.items()))
+        if ids is None
+        else tuple(sorted((ids[voter], granted) for voter, granted in raft.votes.items())),
         None
         if pending is None
         else (pending.start_index, _conf_state_key(pending.configuration, ids)),
         _read_only_key(raft.read_only, ids),
         tuple((rs.index, rs.request_ctx) for rs in raft.read_states),
         tuple(message_key(m, ids) for m in raft.msgs),
-        (hs.term, ids[hs.vote], hs.commit),
-        (ids[ss.leader_id], ss.raft_state.value),
+        (hs.term, _renamed(hs.vote, ids), hs.commit),
+        (_renamed(ss.leader_id, ids), ss.raft_state.value),
     )
+
+
+def _renamed(node_id: int, ids: Renaming | None) -> int:
+    return node_id if ids is None else ids[node_id]
+
+
+def _renamed_plain_values(raft: Raft[MemStorage], ids: Renaming) -> tuple[object, ...]:
+    plain = list(_plain_values(raft))
+    for position in _ID_POSITIONS:
+        held = plain[position]
+        if held is not None:  # lead_transferee is optional
+            plain[position] = ids[held]
+    return tuple(plain)
 
 
 # The fields `node_state_key` reads one by one; every other field not LEFT_OUT is a
@@ -189,26 +182,10 @@ def _snapshot_key(s: Snapshot | None, ids: Renaming | None = None) -> object:
 
 def message_key(m: Message, ids: Renaming | None = None) -> tuple[object, ...]:
     """A canonical hashable value of a message (with `ids`: of the message renamed)."""
-    if ids is None:
-        return (
-            int(m.msg_type),
-            m.to,
-            m.from_,
-            m.term,
-            m.log_term,
-            m.index,
-            tuple(e.key() for e in m.entries),
-            m.commit,
-            _snapshot_key(m.snapshot),
-            m.request_snapshot,
-            m.reject,
-            m.reject_hint,
-            m.context,
-        )
     return (
         int(m.msg_type),
-        ids[m.to],
-        ids[m.from_],
+        _renamed(m.to, ids),
+        _renamed(m.from_, ids),
         m.term,
         m.log_term,
         m.index,
@@ -288,7 +265,7 @@ def _log_key(log: RaftLog[MemStorage], ids: Renaming | None = None) -> tuple[obj
             _entries_key(core.entries, ids),
             (meta.index, meta.term, _conf_state_key(meta.conf_state, ids)),
             (meta.pending_membership_change_index,),
-            (hs.term, hs.vote if ids is None else ids[hs.vote], hs.commit),
+            (hs.term, _renamed(hs.vote, ids), hs.commit),
             _conf_state_key(rs.conf_state, ids),
             _conf_state_key(rs.pending_conf_state, ids),
             rs.pending_conf_state_start_index,
@@ -320,7 +297,7 @@ def _progress_set_key(prs: ProgressSet, ids: Renaming | None = None) -> tuple[ob
         ins = pr.ins
         peers.append(
             (
-                id_ if ids is None else ids[id_],
+                _renamed(id_, ids),
                 pr.matched,
                 pr.next_idx,
                 int(pr.state),
