@@ -60,6 +60,14 @@ SHAPES: dict[str, dict[str, Any]] = {
         "max_msgs": 5,
         "left_out": (SNAPSHOT_LABEL_QUIRK, SNAPSHOT_REQUEST_QUIRK),
     },
+    "5 nodes, lease-based reads": {
+        "nodes": 5,
+        "check_quorum": True,
+        "read_lease_based": True,
+        "max_reads": 1,
+        "max_msgs": 6,
+        "max_membership_changes": 1,
+    },
 }
 _TARGETS: dict[str, ImplTarget] = {}
 
