@@ -16,7 +16,7 @@ entry at `k`, and `term_at` is 0 wherever raft-rs cannot tell a term.
 
 from __future__ import annotations
 
-from typing import NamedTuple
+from typing import Final, NamedTuple
 
 # Roles, entry kinds and message types are plain ints (class attributes, not enums): a
 # state is nested tuples of ints, which hash alike in every process, and attribute
@@ -24,11 +24,11 @@ from typing import NamedTuple
 
 
 class Role:
-    FOLLOWER = 0
-    PRE_CANDIDATE = 1
-    CANDIDATE = 2
-    LEADER = 3
-    NAMES = ("Follower", "PreCandidate", "Candidate", "Leader")
+    FOLLOWER: Final = 0
+    PRE_CANDIDATE: Final = 1
+    CANDIDATE: Final = 2
+    LEADER: Final = 3
+    NAMES: Final = ("Follower", "PreCandidate", "Candidate", "Leader")
 
 
 class Kind:
@@ -36,12 +36,12 @@ class Kind:
 
     # No entry, only a snapshot's index: the initial snapshot at index 1 (term 1), a
     # restored snapshot's label (its term), or an index compacted away (term 0).
-    SNAPSHOT = 0
-    EMPTY = 1  # a normal entry without data: a new leader's entry, a refused conf change
-    DATA = 2  # a normal entry proposed by a client
-    BEGIN = 3  # conf change BeginMembershipChange, carrying the target configuration
-    FINALIZE = 4  # conf change FinalizeMembershipChange
-    NAMES = ("Snapshot", "Empty", "Data", "Begin", "Finalize")
+    SNAPSHOT: Final = 0
+    EMPTY: Final = 1  # a normal entry without data: a new leader's entry, a refused conf change
+    DATA: Final = 2  # a normal entry proposed by a client
+    BEGIN: Final = 3  # conf change BeginMembershipChange, carrying the target configuration
+    FINALIZE: Final = 4  # conf change FinalizeMembershipChange
+    NAMES: Final = ("Snapshot", "Empty", "Data", "Begin", "Finalize")
 
 
 class Entry(NamedTuple):
@@ -127,27 +127,27 @@ class Server(NamedTuple):
 
 
 class MsgType:
-    VOTE = 0  # MsgRequestVote
-    VOTE_RESP = 1
-    PRE_VOTE = 2  # MsgRequestPreVote
-    PRE_VOTE_RESP = 3
-    APPEND = 4  # MsgAppend
-    APPEND_RESP = 5
-    HEARTBEAT = 6
-    HEARTBEAT_RESP = 7
-    TIMEOUT_NOW = 8  # MsgTimeoutNow: a leader tells its transferee to campaign at once
+    VOTE: Final = 0  # MsgRequestVote
+    VOTE_RESP: Final = 1
+    PRE_VOTE: Final = 2  # MsgRequestPreVote
+    PRE_VOTE_RESP: Final = 3
+    APPEND: Final = 4  # MsgAppend
+    APPEND_RESP: Final = 5
+    HEARTBEAT: Final = 6
+    HEARTBEAT_RESP: Final = 7
+    TIMEOUT_NOW: Final = 8  # MsgTimeoutNow: a leader tells its transferee to campaign at once
     # MsgReadIndex: a follower passes a client's read to its leader (without a term);
     # MsgReadIndexResp: the leader's answer (`idx` the read index). `context` is the
     # request's number and `commit` the index it must reach.
-    READ_INDEX = 9
-    READ_INDEX_RESP = 10
+    READ_INDEX: Final = 9
+    READ_INDEX_RESP: Final = 10
     # MsgSnapshot: `idx` and `log_term` are the snapshot's index and term (its label),
     # `config` the configuration it carries.
-    SNAPSHOT = 11
+    SNAPSHOT: Final = 11
     # An implementation message the model has no counterpart for (the abstraction of a
     # cluster maps such a message here, so that no model step can produce it).
-    UNKNOWN = 12
-    NAMES = (
+    UNKNOWN: Final = 12
+    NAMES: Final = (
         "RequestVote",
         "RequestVoteResponse",
         "RequestPreVote",

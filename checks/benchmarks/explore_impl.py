@@ -12,6 +12,9 @@ Figures, each measured in this run:
   it;
 - the contracts' cost: the same search at a smaller depth in a fresh process with
   contracts on and with `--no-contracts`;
+- the compiled tree (`make fast`): the explorer's cost per transition there over the
+  raw step (measured here, from the sources: raft_ref is never compiled), and the
+  default command's seconds from the sources and compiled;
 - symmetry over node ids (on by default): distinct states and seconds of the default
   command with and without it, on 3 nodes and on 5 (depth 10, `--max-msgs 5`), and the
   cost per state with it (the canonical form, and fewer repeats for the step memo).
@@ -23,14 +26,9 @@ of states and transitions.
 
 from __future__ import annotations
 
-import json
-import subprocess
-import sys
-import tempfile
 import time
-from pathlib import Path
 
-from checks.benchmarks import Report
+from checks.benchmarks import Report, compiled_tree, explore_command
 from checks.cluster.actions import perform
 from checks.cluster.app import handle_ready
 from checks.cluster.cluster import Cluster
@@ -82,13 +80,8 @@ def _time_deliveries(target: ImplTarget, states: list[Cluster]) -> tuple[float, 
 
 def _cli_run(depth: int, *extra: str) -> tuple[float, int]:
     """Seconds of search and distinct states of the command, one worker, own process."""
-    with tempfile.TemporaryDirectory() as tmp:
-        summary = Path(tmp) / "summary.json"
-        argv = [sys.executable, "-m", "checks.explore", "--depth", str(depth), "--workers", "1"]
-        argv += ["--no-progress", "--json", str(summary), *extra]
-        subprocess.run(argv, check=True, capture_output=True)
-        document = json.loads(summary.read_text())
-        return float(document["seconds"]), int(document["distinct_states"])
+    document = explore_command("--depth", str(depth), *extra)
+    return float(document["seconds"]), int(document["distinct_states"])
 
 
 def _cli_seconds(depth: int, *extra: str) -> float:
@@ -151,6 +144,32 @@ def run(report: Report) -> None:
             (sym_s / sym_n) / (plain_s / plain_n),
             "x",
         )
+
+    tree = compiled_tree()
+    if tree is not None:
+        argv = ("--depth", "12", "--no-symmetry")
+        sources = explore_command(*argv)
+        compiled = explore_command(*argv, tree=tree)
+        assert compiled["distinct_states"] == sources["distinct_states"]
+        assert compiled["transitions"] == sources["transitions"]
+        per_transition = compiled["seconds"] / compiled["transitions"]
+        report("compiled tree: explorer per transition kept, depth 12", per_transition * 1e6, "us")
+        report(
+            "compiled tree: explorer per transition kept / raw step",
+            per_transition / (raw / count),
+            "x",
+        )
+        report(
+            "compiled tree: search seconds, sources / compiled",
+            sources["seconds"] / compiled["seconds"],
+            "x",
+        )
+        default_sources = explore_command("--depth", "12")
+        default_compiled = explore_command("--depth", "12", tree=tree)
+        report(
+            "default command, 1 worker, seconds from the sources", default_sources["seconds"], "s"
+        )
+        report("default command, 1 worker, seconds compiled", default_compiled["seconds"], "s")
 
     with_contracts = _cli_seconds(CONTRACTS_DEPTH)
     without = _cli_seconds(CONTRACTS_DEPTH, "--no-contracts")

@@ -64,14 +64,8 @@ class StepMemo:
         self.misses = 0
 
     # A memo travels to worker processes empty: each fills its own.
-    def __getstate__(self) -> int:
-        return self.limit
-
-    def __setstate__(self, limit: int) -> None:
-        self._steps = {}
-        self.limit = limit
-        self.hits = 0
-        self.misses = 0
+    def __reduce__(self) -> tuple[object, ...]:
+        return (StepMemo, (self.limit,))
 
     def step(
         self, slot: NodeSlot, event: tuple[object, ...], run: Callable[[], NodeStep]

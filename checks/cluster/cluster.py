@@ -12,6 +12,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from typing import Any
 
 from checks.cluster.network import MessageKey, Network
 from checks.cluster.node_key import node_state_key, stable_hash
@@ -175,25 +176,18 @@ class Cluster:
             self._fingerprint = fp
         return fp
 
-    # Pickling for worker processes: the caches are rebuilt on the other side.
-    def __getstate__(self) -> tuple[object, ...]:
+    def __reduce__(self) -> tuple[object, ...]:
+        # For worker processes: the caches are rebuilt on the other side. (A reduce
+        # function rather than __getstate__: it also serves the compiled tree.)
         nodes = [s.node for s in self.slots]
-        return (nodes, self.net, self.used, self.error, self.read_required, self.served)
+        state = (nodes, self.net, self.used, self.error, self.read_required, self.served)
+        return (_restored_cluster, (state,))
 
-    def __setstate__(self, state: tuple[object, ...]) -> None:
-        nodes, net, used, error, read_required, served = state
-        assert isinstance(nodes, list) and isinstance(net, Network) and isinstance(used, tuple)
-        assert isinstance(read_required, tuple) and isinstance(served, tuple)
-        self.read_required = read_required
-        self.served = served
-        self.slots = [NodeSlot(n) for n in nodes]
-        self.net = net
-        self.used = Budget(*used)
-        self.error = error if isinstance(error, str) else None
-        self._fingerprint = None
-        self.abstract_state = None
-        self.abstract_servers = None
-        self.message_keys = None
+
+def _restored_cluster(state: tuple[Any, ...]) -> Cluster:
+    nodes, net, used, error, read_required, served = state
+    slots = [NodeSlot(node) for node in nodes]
+    return Cluster(slots, net, used, error, read_required=read_required, served=served)
 
 
 def initial_cluster(settings: ClusterSettings, voters: Sequence[int] = ()) -> Cluster:
