@@ -69,9 +69,23 @@ def build(out: Path, root: Path = ROOT) -> bool:
     info = read_info(out)
     if info is not None and info.get("digest") == digest and info.get("root") == str(root):
         return False
+    if info is None and out.exists() and any(out.iterdir()):
+        # Only a tree of ours, or nothing, is replaced.
+        raise BuildError(f"{out}: exists and is not a compiled tree; choose another directory")
     if out.exists():
         shutil.rmtree(out)
     out.mkdir(parents=True)
+    try:
+        _compile(out, root)
+    except BaseException:  # a half-built tree (an error, Ctrl-C) is not left behind
+        shutil.rmtree(out, ignore_errors=True)
+        raise
+    record = {"root": str(root), "digest": digest}
+    (out / INFO).write_text(json.dumps(record, indent=2) + "\n", encoding="utf-8")
+    return True
+
+
+def _compile(out: Path, root: Path) -> None:
     for path in sources(root):
         target = out / path.relative_to(root)
         target.parent.mkdir(parents=True, exist_ok=True)
@@ -82,12 +96,8 @@ def build(out: Path, root: Path = ROOT) -> bool:
     if done.returncode != 0:
         lines = (done.stderr + done.stdout).strip().splitlines()
         errors = [line for line in lines if "error:" in line] or lines[-1:] or ["no output"]
-        shutil.rmtree(out, ignore_errors=True)
         raise BuildError(f"mypyc failed (exit {done.returncode}): {errors[0]}")
     shutil.rmtree(out / "build", ignore_errors=True)  # mypyc's C sources and objects
-    record = {"root": str(root), "digest": digest}
-    (out / INFO).write_text(json.dumps(record, indent=2) + "\n", encoding="utf-8")
-    return True
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -108,7 +118,6 @@ def main(argv: Sequence[str] | None = None) -> int:
         )
         return 0 if or_nothing else 1
     except KeyboardInterrupt:
-        shutil.rmtree(out, ignore_errors=True)
         print(f"{PROG}: interrupted", file=sys.stderr)
         return 130
     print(out.resolve())

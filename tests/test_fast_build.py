@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from checks.fast_build import COMPILED, build
+from checks.fast_build import COMPILED, BuildError, build
 from checks.fast_tree import INFO, read_info, source_digest
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -109,6 +109,7 @@ def test_a_tree_whose_sources_changed_refuses_to_run(tmp_path: Path) -> None:
     ],
 )
 def test_bad_usage_is_one_line(argv: list[str], status: int, text: str) -> None:
+    """Each a line on stderr and the right status, nothing on stdout."""
     done = subprocess.run(
         [sys.executable, "-m", "checks.fast_build", *argv],
         capture_output=True,
@@ -120,3 +121,10 @@ def test_bad_usage_is_one_line(argv: list[str], status: int, text: str) -> None:
     [line] = done.stderr.strip().splitlines()
     assert text in line
     assert done.stdout == ""
+
+
+def test_a_directory_that_is_not_a_tree_is_never_replaced(tmp_path: Path) -> None:
+    (tmp_path / "notes.txt").write_text("mine")
+    with pytest.raises(BuildError, match="is not a compiled tree"):
+        build(tmp_path, ROOT)
+    assert (tmp_path / "notes.txt").read_text() == "mine"
