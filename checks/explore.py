@@ -448,7 +448,8 @@ def parse_run(argv: Sequence[str], targets: Mapping[str, TargetChoice]) -> Run:
         sound = False
         if args.symmetry is None:
             print(
-                f"{PROG}: warning: symmetry off: the code treats node ids unlike ({asymmetry})",
+                f"{PROG}: warning: symmetry off: "
+                f"the code does not treat node ids alike ({asymmetry})",
                 file=sys.stderr,
             )
     symmetry = sound if args.symmetry is None else args.symmetry

@@ -173,6 +173,6 @@ def test_code_that_singles_out_ids_turns_symmetry_off(
     assert found is not None and "differs from its renaming" in found
     status = main(["--depth", "6", "--workers", "1", "--no-progress"])
     out, err = capsys.readouterr()
-    assert "warning: symmetry off: the code treats node ids unlike" in err
+    assert "warning: symmetry off: the code does not treat node ids alike" in err
     assert "symmetry off" in out.splitlines()[0]
     assert status in (0, 1)
