@@ -96,7 +96,8 @@ def _compile(out: Path, root: Path) -> None:
     if done.returncode != 0:
         lines = (done.stderr + done.stdout).strip().splitlines()
         errors = [line for line in lines if "error:" in line] or lines[-1:] or ["no output"]
-        raise BuildError(f"mypyc failed (exit {done.returncode}): {errors[0]}")
+        detail = errors[0] if len(errors[0]) <= 160 else errors[0][:157] + "..."
+        raise BuildError(f"mypyc failed (exit {done.returncode}): {detail}")
     shutil.rmtree(out / "build", ignore_errors=True)  # mypyc's C sources and objects
 
 

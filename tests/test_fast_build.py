@@ -128,3 +128,22 @@ def test_a_directory_that_is_not_a_tree_is_never_replaced(tmp_path: Path) -> Non
     with pytest.raises(BuildError, match="is not a compiled tree"):
         build(tmp_path, ROOT)
     assert (tmp_path / "notes.txt").read_text() == "mine"
+
+
+def test_without_a_working_compiler_the_sources_run(tmp_path: Path) -> None:
+    """`--or-nothing` (what `make explore` uses): one line, no tree, nothing printed for
+    the PYTHONPATH, and exit 0, so that the explorer runs from the sources."""
+    out = tmp_path / "tree"
+    done = subprocess.run(
+        [sys.executable, "-m", "checks.fast_build", str(out), "--or-nothing"],
+        capture_output=True,
+        text=True,
+        cwd=ROOT,
+        env={**os.environ, "CC": "/bin/false"},
+        timeout=600,
+        check=False,
+    )
+    assert (done.returncode, done.stdout) == (0, "")
+    [line] = done.stderr.strip().splitlines()
+    assert "not built, running the sources: mypyc failed" in line and len(line) < 300
+    assert not out.exists()
