@@ -36,9 +36,12 @@ test-slow: $(STAMP)
 	$(PY) -m checks.soundness
 
 ## The main job: the bounded state explorer, run from the compiled tree (`make fast`;
-## the sources themselves where it cannot be built: no C compiler).
+## the sources themselves where it cannot be built, and with --engine ray).
 explore: $(STAMP)
-	@tree=$$($(PY) -m checks.fast_build build/fast --or-nothing); \
+	@case " $(ARGS) " in \
+	  *" --engine ray "*|*" --engine=ray "*) tree= ;; \
+	  *) tree=$$($(PY) -m checks.fast_build build/fast --or-nothing) ;; \
+	esac; \
 	PYTHONPATH=$$tree $(PY) -P -m checks.explore $(ARGS)
 
 ## The explorer's hot path compiled with mypyc into build/fast (reused until a source changes).

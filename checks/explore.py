@@ -27,15 +27,15 @@ from checks.engine.counterexample import (
     explain_violation,
     explanation_lines,
 )
-from checks.engine.expansion import InitialStatesError
 from checks.engine.guard import INTERRUPTED, MEMORY, ForcedStop, Guard, exit_status, parse_size
-from checks.engine.outcome import SearchOptions, SearchOutcome
+from checks.engine.outcome import InitialStatesError, SearchOptions, SearchOutcome
 from checks.engine.paths import ReplayError
 from checks.engine.progress import SearchProgress
 from checks.engine.search import ENGINES, STRATEGIES, UnsupportedOptions, explore
 from checks.engine.summary import RunInfo, format_header, format_summary, summary_json
 from checks.engine.target import Target
 from checks.engine.workers import WorkerError
+from checks.fast_tree import compiled_tree
 from checks.targets import TARGETS, TargetChoice, TargetRequest
 from checks.trace.write import write_counterexample
 from model.params import BOUND_NAMES, CHANGE_RULES, QUIRKS
@@ -420,6 +420,13 @@ def parse_run(argv: Sequence[str], targets: Mapping[str, TargetChoice]) -> Run:
         raise UsageError(f"--out: {str(args.out)!r} is not a directory")
     if args.engine != "local" and args.strategy != "bfs":
         raise UsageError("--engine ray runs --strategy bfs only")
+    if args.engine == "ray" and compiled_tree() is not None:
+        # Ray puts the driver's working directory, the sources, first on its workers'
+        # path: they would run the sources against the compiled tree's objects.
+        raise UsageError(
+            "--engine ray runs from the sources, not from a compiled tree: "
+            "run python -m checks.explore without PYTHONPATH=build/fast"
+        )
     if args.address is not None and args.engine != "ray":
         raise UsageError("--address applies only to --engine ray")
     if (args.checkpoint or args.resume) and args.strategy != "bfs":

@@ -51,6 +51,7 @@ COMPILED = (
     "checks/refinement.py",
     "checks/targets/impl_target.py",
     "checks/engine/visited.py",
+    "checks/engine/expansion.py",
 )
 ROOT = Path(__file__).resolve().parent.parent
 

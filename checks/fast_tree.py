@@ -10,7 +10,15 @@ import sys
 from collections.abc import Iterator
 from pathlib import Path
 
-__all__ = ["INFO", "PACKAGES", "read_info", "source_digest", "sources", "verify_build"]
+__all__ = [
+    "INFO",
+    "PACKAGES",
+    "compiled_tree",
+    "read_info",
+    "source_digest",
+    "sources",
+    "verify_build",
+]
 
 PACKAGES = ("raft_ref", "model", "checks")
 INFO = "FAST_BUILD.json"
@@ -47,12 +55,18 @@ def read_info(tree: Path) -> dict[str, str] | None:
     return info if isinstance(info, dict) else None
 
 
+def compiled_tree() -> Path | None:
+    """The compiled tree this code runs from, or None (the sources)."""
+    tree = Path(__file__).resolve().parent.parent
+    return tree if read_info(tree) is not None else None
+
+
 def verify_build() -> None:
     """In a compiled tree: stop, in one line, when its sources have changed since the
     build (the tree would run old code). Outside one (the sources): nothing."""
-    tree = Path(__file__).resolve().parent.parent
-    info = read_info(tree)
-    if info is None:
+    tree = compiled_tree()
+    info = None if tree is None else read_info(tree)
+    if tree is None or info is None:
         return
     root = Path(info.get("root", ""))
     if not root.is_dir() or source_digest(root) != info.get("digest"):

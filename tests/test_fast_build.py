@@ -147,3 +147,21 @@ def test_without_a_working_compiler_the_sources_run(tmp_path: Path) -> None:
     [line] = done.stderr.strip().splitlines()
     assert "not built, running the sources: mypyc failed" in line and len(line) < 300
     assert not out.exists()
+
+
+@needs_compiler
+def test_the_ray_engine_is_refused_from_a_compiled_tree(tree: Path, tmp_path: Path) -> None:
+    """Ray's workers import the sources (it puts the driver's directory first on their
+    path), which cannot run the compiled tree's objects."""
+    done = subprocess.run(
+        [sys.executable, "-P", "-m", "checks.explore", "--engine", "ray", "--depth", "2"],
+        capture_output=True,
+        text=True,
+        env={**os.environ, "PYTHONPATH": str(tree)},
+        cwd=tmp_path,
+        timeout=120,
+        check=False,
+    )
+    assert done.returncode == 2
+    [line] = done.stderr.strip().splitlines()
+    assert "--engine ray runs from the sources" in line

@@ -24,7 +24,7 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
-from checks.engine.outcome import SearchOptions
+from checks.engine.outcome import InitialStatesError, SearchOptions
 from checks.engine.properties import PropertyChecks
 from checks.engine.target import Expectation, Target
 from checks.engine.visited import MASK, ZERO_STANDS_FOR, skipping_exact_repeats
@@ -304,7 +304,3 @@ class Expander:
     def _found(self, violation: FoundViolation) -> None:
         self.violations.append(violation)
         self.checks.mark_violated(violation.property_name)
-
-
-class InitialStatesError(RuntimeError):
-    """The target raised an exception while giving its initial states."""

@@ -96,3 +96,7 @@ class SearchOutcome:
     @property
     def bytes_per_state(self) -> float:
         return self.visited_bytes / self.distinct_states if self.distinct_states else 0.0
+
+
+class InitialStatesError(RuntimeError):
+    """The target raised an exception while giving its initial states."""

@@ -27,9 +27,16 @@ from multiprocessing.connection import Connection, wait
 from typing import Any
 
 from checks.engine.crashes import internal_error
-from checks.engine.expansion import InitialStatesError, describe_error
+from checks.engine.expansion import describe_error
 from checks.engine.guard import Guard
-from checks.engine.outcome import KindCoverage, SearchOptions, SearchOutcome, Step, Violation
+from checks.engine.outcome import (
+    InitialStatesError,
+    KindCoverage,
+    SearchOptions,
+    SearchOutcome,
+    Step,
+    Violation,
+)
 from checks.engine.progress import SearchProgress
 from checks.engine.properties import PropertyChecks
 from checks.engine.target import Expectation, Target
