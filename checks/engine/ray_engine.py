@@ -26,6 +26,7 @@ from typing import Any
 
 from checks.engine.expansion import Accepted, Expander, Proposals, Tick
 from checks.engine.guard import Guard
+from checks.engine.heap import collect_less_often
 from checks.engine.outcome import SearchOptions
 from checks.engine.search import UnsupportedOptions
 from checks.engine.target import Target
@@ -51,6 +52,7 @@ class ExpanderHost:
     """An expander living in a Ray actor."""
 
     def __init__(self, target: Target[Any, Any], options: SearchOptions, me: int) -> None:
+        collect_less_often()
         self.expander = Expander(target, options, me, options.workers)
 
     def propose_initial(self) -> Proposals:

@@ -8,6 +8,7 @@ from checks.engine.bfs import BreadthFirstSearch, LocalPool, Pool, PoolFactory
 from checks.engine.dfs import DepthFirstSearch
 from checks.engine.expansion import Tick
 from checks.engine.guard import Guard, never_stops
+from checks.engine.heap import searching
 from checks.engine.outcome import SearchOptions, SearchOutcome
 from checks.engine.parallel_bfs import ProcessPool
 from checks.engine.progress import SearchProgress, quiet
@@ -36,14 +37,20 @@ def explore(
     guard = guard if guard is not None else never_stops()
     progress.restart()
     _check(options)
-    if options.strategy == "bfs":
-        outcome = BreadthFirstSearch(target, options, progress, guard, _pools(options, guard)).run()
-    elif options.strategy == "dfs":
-        outcome = DepthFirstSearch(target, options, progress, guard).run()
-    else:
-        outcome = random_walks(target, options, progress, guard)
+    with searching():
+        outcome = _run(target, options, progress, guard)
     outcome.peak_rss = guard.final_peak_rss()
     return outcome
+
+
+def _run(
+    target: Target[Any, Any], options: SearchOptions, progress: SearchProgress, guard: Guard
+) -> SearchOutcome:
+    if options.strategy == "bfs":
+        return BreadthFirstSearch(target, options, progress, guard, _pools(options, guard)).run()
+    if options.strategy == "dfs":
+        return DepthFirstSearch(target, options, progress, guard).run()
+    return random_walks(target, options, progress, guard)
 
 
 def _check(options: SearchOptions) -> None:
