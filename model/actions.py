@@ -30,10 +30,12 @@ until it is delivered, dropped or duplicated.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any, NamedTuple
 
 from model import server as srv
 from model.params import SNAPSHOT_REQUEST_QUIRK, Params
+from model.server import Outcome
 from model.state import (
     Budget,
     Entry,
@@ -195,40 +197,117 @@ def outcomes(p: Params, state: State, action: Action) -> list[State]:
     return [] if step is None else step(p, state, *args)
 
 
-def _settled(p: Params, state: State, i: int, s: Server, sent: list[Msg], **kw: Any) -> State:
-    """Server `i` after its application loop has run, put into `state`."""
-    s, sent = srv.apply_committed(p, i, s, sent)
-    return _put(p, state, i, s, sent, **kw)
+# --- what an action does to its server ---------------------------------------------------
+#
+# Every action but a read and the network's own (drop, duplicate) changes one server by
+# what that server holds alone. A search meets the same server in many states (the
+# default search asks a server's election timeout 78 times per distinct server), so
+# these outcomes are computed once per (step, server, arguments) and remembered.
+
+
+def _applied(p: Params, i: int, s: Server, sent: list[Msg]) -> Outcome:
+    """Server `i` after its application loop has run."""
+    return srv.apply_committed(p, i, s, sent)
+
+
+def _campaigned(p: Params, s: Server, i: int) -> list[Outcome]:
+    return [_applied(p, i, *srv.campaign(p, i, s, p.pre_vote))]
+
+
+def _heartbeats(p: Params, s: Server, i: int) -> list[Outcome]:
+    return srv.heartbeat_timeout(p, i, s)
+
+
+def _proposed(p: Params, s: Server, i: int, entry: Entry) -> list[Outcome]:
+    if s.transferee:
+        return [(s, [])]  # dropped while handing over
+    return [_applied(p, i, *srv.propose(p, i, s, entry))]
+
+
+def _transferred(p: Params, s: Server, i: int, j: int) -> list[Outcome]:
+    return [_applied(p, i, *srv.transfer_leader(p, i, s, j))]
+
+
+def _compacted(p: Params, s: Server, i: int) -> list[Outcome]:
+    return [(srv.compact(s), [])]
+
+
+def _snapshot_requested(p: Params, s: Server, i: int) -> list[Outcome]:
+    return [srv.request_snapshot(i, s)]
+
+
+def _snapshot_reported(p: Params, s: Server, i: int, j: int, delivered: bool) -> list[Outcome]:
+    return [(srv.report_snapshot(s, j, delivered), [])]
+
+
+def _restarted(p: Params, s: Server, i: int) -> list[Outcome]:
+    return [_applied(p, i, srv.restart(p, i, s), [])]
+
+
+def _received(p: Params, s: Server, m: Msg) -> list[Outcome]:
+    return [_applied(p, m.dst, *outcome) for outcome in srv.receive(p, s, m)]
+
+
+LocalStep = Callable[..., list[Outcome]]
+LOCAL_MEMO_LIMIT = 1 << 18  # remembered outcomes; forgotten all at once past this many
+
+_local_memo: dict[tuple[Any, ...], list[Outcome]] = {}
+_local_memo_params: list[Params] = []  # the parameters the memo holds outcomes for
+
+
+def _local(p: Params, step: LocalStep, s: Server, *args: Any) -> list[Outcome]:
+    """`step(p, s, *args)`, remembered. Its callers copy, never change, what it returns."""
+    if not _local_memo_params or _local_memo_params[0] is not p:
+        _local_memo.clear()
+        _local_memo_params[:] = [p]
+    key = (step, s, args)
+    found = _local_memo.get(key)
+    if found is None:
+        if len(_local_memo) >= LOCAL_MEMO_LIMIT:
+            _local_memo.clear()
+        found = _local_memo[key] = step(p, s, *args)
+    return found
+
+
+# --- what an action leads to -----------------------------------------------------------------
+
+
+def _at(
+    p: Params,
+    state: State,
+    i: int,
+    step: LocalStep,
+    *args: Any,
+    budget: Budget | None = None,
+    consumed: Msg | None = None,
+) -> list[State]:
+    """The states `step` leads server `i` to, each put into `state`."""
+    return [
+        _put(p, state, i, s, sent, budget=budget, consumed=consumed)
+        for s, sent in _local(p, step, state.servers[i - 1], i, *args)
+    ]
 
 
 def _timeout(p: Params, state: State, i: int) -> list[State]:
-    s, sent = srv.campaign(p, i, state.servers[i - 1], p.pre_vote)
-    return [_settled(p, state, i, s, sent)]
+    return _at(p, state, i, _campaigned)
 
 
 def _heartbeat(p: Params, state: State, i: int) -> list[State]:
-    outs = srv.heartbeat_timeout(p, i, state.servers[i - 1])
-    return [_put(p, state, i, s, sent) for s, sent in outs]
+    return _at(p, state, i, _heartbeats)
 
 
 def _client_request(p: Params, state: State, i: int) -> list[State]:
-    s = state.servers[i - 1]
     budget = state.budget._replace(client_requests=state.budget.client_requests + 1)
-    if s.transferee:
-        return [state._replace(budget=budget)]  # dropped while handing over
-    s, sent = srv.propose(p, i, s, Entry(s.term, Kind.DATA))
-    return [_settled(p, state, i, s, sent, budget=budget)]
+    entry = Entry(state.servers[i - 1].term, Kind.DATA)
+    return _at(p, state, i, _proposed, entry, budget=budget)
 
 
 def _propose_membership_change(
     p: Params, state: State, i: int, voters: int, learners: int
 ) -> list[State]:
-    s = state.servers[i - 1]
     budget = state.budget._replace(membership_changes=state.budget.membership_changes + 1)
-    if s.transferee:
-        return [state._replace(budget=budget)]  # dropped while handing over
-    s, sent = srv.propose(p, i, s, Entry(s.term, Kind.BEGIN, voters, learners))
-    return [_settled(p, state, i, s, sent, budget=budget)]
+    entry = Entry(state.servers[i - 1].term, Kind.BEGIN, voters, learners)
+    return _at(p, state, i, _proposed, entry, budget=budget)
 
 
 def _read_index(p: Params, state: State, i: int) -> list[State]:
@@ -237,19 +316,17 @@ def _read_index(p: Params, state: State, i: int) -> list[State]:
     budget = state.budget._replace(reads=state.budget.reads + 1)
     required = max(s.commit for s in state.servers)
     s, sent = srv.read_index(p, i, state.servers[i - 1], budget.reads, required, i)
-    return [_settled(p, state, i, s, sent, budget=budget)]
+    return [_put(p, state, i, *_applied(p, i, s, sent), budget=budget)]
 
 
 def _transfer_leader(p: Params, state: State, i: int, j: int) -> list[State]:
-    s, sent = srv.transfer_leader(p, i, state.servers[i - 1], j)
     budget = state.budget._replace(transfers=state.budget.transfers + 1)
-    return [_settled(p, state, i, s, sent, budget=budget)]
+    return _at(p, state, i, _transferred, j, budget=budget)
 
 
 def _compact(p: Params, state: State, i: int) -> list[State]:
-    s = srv.compact(state.servers[i - 1])
     budget = state.budget._replace(compactions=state.budget.compactions + 1)
-    return [_put(p, state, i, s, [], budget=budget)]
+    return _at(p, state, i, _compacted, budget=budget)
 
 
 def _snapshotting(s: Server) -> int:
@@ -262,27 +339,24 @@ def _snapshotting(s: Server) -> int:
 
 
 def _request_snapshot(p: Params, state: State, i: int) -> list[State]:
-    s, sent = srv.request_snapshot(i, state.servers[i - 1])
     budget = state.budget._replace(snapshot_requests=state.budget.snapshot_requests + 1)
-    return [_put(p, state, i, s, sent, budget=budget)]
+    return _at(p, state, i, _snapshot_requested, budget=budget)
 
 
 def _report_snapshot(p: Params, state: State, i: int, j: int, delivered: bool) -> list[State]:
-    s = srv.report_snapshot(state.servers[i - 1], j, delivered)
-    return [_put(p, state, i, s, [])]
+    return _at(p, state, i, _snapshot_reported, j, delivered)
 
 
 def _restart(p: Params, state: State, i: int) -> list[State]:
-    s = srv.restart(p, i, state.servers[i - 1])
     budget = state.budget._replace(crashes=state.budget.crashes + 1)
-    return [_settled(p, state, i, s, [], budget=budget)]
+    return _at(p, state, i, _restarted, budget=budget)
 
 
 def _deliver(p: Params, state: State, m: Msg) -> list[State]:
     i = m.dst
     return [
-        _settled(p, state, i, s, sent, consumed=m)
-        for s, sent in srv.receive(p, state.servers[i - 1], m)
+        _put(p, state, i, s, sent, consumed=m)
+        for s, sent in _local(p, _received, state.servers[i - 1], m)
     ]
 
 
