@@ -2,16 +2,19 @@
 
 from __future__ import annotations
 
+import gc
 import json
 from itertools import pairwise
 from math import comb
 from pathlib import Path
+from typing import Any
 
 import pytest
 
 from checks.engine import bfs as bfs_module
 from checks.engine.bfs import balance_moves
 from checks.engine.counterexample import counterexample_json
+from checks.engine.heap import SEARCH_THRESHOLDS
 from checks.engine.outcome import SearchOptions
 from checks.engine.search import UnsupportedOptions, explore
 from checks.engine.summary import RunInfo, format_summary
@@ -416,3 +419,24 @@ def test_a_target_of_the_required_core_alone_runs_on_every_strategy() -> None:
     for strategy in ("bfs", "dfs", "random"):
         outcome = explore(_Countdown(), SearchOptions(strategy=strategy, max_depth=5, workers=1))
         assert outcome.distinct_states == 4 and outcome.goals["Reaches0"] == 3, strategy
+
+
+class ThresholdsSeen(CounterTarget):
+    """A counter that records the collector's thresholds while it is explored."""
+
+    def __init__(self) -> None:
+        super().__init__(limit=3, bad=False)
+        self.seen: set[tuple[int, int, int]] = set()
+
+    def successors(self, state: tuple[int, int]) -> Any:
+        self.seen.add(gc.get_threshold())
+        return super().successors(state)
+
+
+@pytest.mark.parametrize("strategy", ["bfs", "dfs", "random"])
+def test_a_search_collects_less_often_and_restores_the_thresholds(strategy: str) -> None:
+    before = gc.get_threshold()
+    target = ThresholdsSeen()
+    explore(target, SearchOptions(strategy=strategy, max_depth=6, walks=2, seed=1))
+    assert target.seen == {SEARCH_THRESHOLDS}
+    assert gc.get_threshold() == before != SEARCH_THRESHOLDS

@@ -1,5 +1,6 @@
 """The protocol model: raft-rs behaviours, action guards, invariants that can fail, goals."""
 
+import random
 from dataclasses import replace
 
 import pytest
@@ -434,3 +435,63 @@ def test_a_read_before_the_leader_commits_in_its_term_is_dropped():
     after = step(s, "ReadIndex", 1, p=p)
     assert after.servers[0].reads == () and after.servers[0].served == ()
     assert after.budget.reads == 1
+
+
+# --- remembered outcomes ----------------------------------------------------------------
+
+REMEMBERED = [
+    replace(P, max_term=5, max_log=5, max_msgs=6, max_client_requests=3),
+    replace(
+        P,
+        pre_vote=True,
+        check_quorum=True,
+        max_term=5,
+        max_msgs=6,
+        max_crashes=2,
+        max_drops=2,
+        max_duplicates=2,
+        max_transfers=2,
+        max_reads=3,
+        changes=("add_voter", "add_learner", "promote", "remove_voter", "remove_learner"),
+        max_membership_changes=3,
+    ),
+    replace(
+        P,
+        max_term=5,
+        max_log=5,
+        max_msgs=6,
+        max_client_requests=3,
+        max_compactions=3,
+        max_snapshot_requests=2,
+        max_crashes=1,
+    ),
+]
+
+
+@pytest.mark.parametrize("p", REMEMBERED, ids=["plain", "faults-changes-reads", "snapshots"])
+def test_remembered_outcomes_are_the_outcomes_computed_afresh(p: Params) -> None:
+    """The model remembers each action's outcome for its server (for as long as it is
+    given the same parameters). Random walks meet the same servers again and again;
+    every action's outcomes met there equal those computed afresh, with nothing
+    remembered (each from an equal parameters object that is not the same one)."""
+    rng = random.Random(20261201)
+    met: list[tuple[State, Action, list[State]]] = []
+    for _walk in range(60):
+        state = start(p)
+        for _step in range(25):
+            met += [(state, a, outcomes(p, state, a)) for a in enabled(p, state)]
+            nexts = [after for _, after in successors(p, state)]
+            if not nexts:
+                break
+            state = rng.choice(nexts)
+    assert len(met) > 5_000
+    for state, action, remembered in met:
+        assert remembered == outcomes(replace(p), state, action), action
+
+
+def test_outcomes_remembered_for_some_parameters_are_not_used_for_others() -> None:
+    state = start(P)
+    plain = outcomes(P, state, Action("Timeout", (1,)))
+    pre_vote = outcomes(replace(P, pre_vote=True), state, Action("Timeout", (1,)))
+    assert plain[0].servers[0].role == Role.CANDIDATE
+    assert pre_vote[0].servers[0].role == Role.PRE_CANDIDATE
