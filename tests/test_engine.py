@@ -440,3 +440,26 @@ def test_a_search_collects_less_often_and_restores_the_thresholds(strategy: str)
     explore(target, SearchOptions(strategy=strategy, max_depth=6, walks=2, seed=1))
     assert target.seen == {SEARCH_THRESHOLDS}
     assert gc.get_threshold() == before != SEARCH_THRESHOLDS
+
+
+@pytest.mark.parametrize(
+    ("strategy", "workers"), [("bfs", 1), ("bfs", 2), ("dfs", 1), ("random", 1)]
+)
+def test_a_finished_search_leaves_no_reference_cycles(strategy: str, workers: int) -> None:
+    """Everything a search made is freed when it returns, without waiting for a full
+    collection (which a search puts off, and which then walks every state left)."""
+    gc.collect()
+    gc.disable()
+    try:
+        explore(
+            TokensTarget(n=3, top=3),
+            SearchOptions(strategy=strategy, max_depth=6, workers=workers, walks=5),
+        )
+        gc.set_debug(gc.DEBUG_SAVEALL)
+        gc.collect()
+        left = [type(o).__name__ for o in gc.garbage]
+    finally:
+        gc.set_debug(0)
+        gc.garbage.clear()
+        gc.enable()
+    assert left == []

@@ -196,8 +196,9 @@ class BreadthFirstSearch:
         pool = self.make_pool(self.target, self.options, self._tick)
         started = time.perf_counter()  # after the pool's start-up (Ray's takes seconds)
         self.pool = pool
+        table = self.table  # not `self`: the guard outlives the search
         try:
-            self.guard.reserve(lambda: self.table.growth_bytes)
+            self.guard.reserve(lambda: table.growth_bytes)
             self.guard.sample_memory()
             if self.options.resume:
                 self._resume()
@@ -215,6 +216,10 @@ class BreadthFirstSearch:
                 self.store_bytes = figures()[1]
         finally:
             pool.close()
+            # The pool calls back into this search (`_tick`): without this reference
+            # cycle, the last level's states are freed as soon as the search returns,
+            # not at some later full collection.
+            del self.pool
         self._finish(started)
         self.log.close()
         return self.outcome

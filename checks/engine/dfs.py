@@ -54,8 +54,8 @@ class DepthFirstSearch:
         self.guard = guard
         self.fingerprint = target.symmetric_fingerprint if options.symmetry else target.fingerprint
         self.checks = PropertyChecks(target.properties())
-        self.least_depth = DepthTable()
-        guard.reserve(lambda: self.least_depth.growth_bytes)
+        self.least_depth = least_depth = DepthTable()
+        guard.reserve(lambda: least_depth.growth_bytes)  # not `self`: the guard outlives it
         self.outcome = SearchOutcome(
             strategy="dfs", workers=1, symmetry=options.symmetry, max_depth=options.max_depth
         )
