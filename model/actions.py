@@ -251,25 +251,21 @@ def _received(p: Params, s: Server, m: Msg) -> list[Outcome]:
 LocalStep = Callable[..., list[Outcome]]
 LOCAL_MEMO_LIMIT = 1 << 18  # remembered outcomes; forgotten all at once past this many
 
-_local_memo: dict[tuple[Any, ...], list[Outcome]] = {}
-_local_memo_params: list[Params] = []  # the parameters the memo holds outcomes for
-
 
 def _local(p: Params, step: LocalStep, s: Server, *args: Any) -> list[Outcome]:
-    """`step(p, s, *args)`, remembered. Its callers copy, never change, what it returns."""
-    if not _local_memo_params or _local_memo_params[0] is not p:
-        _local_memo.clear()
-        _local_memo_params[:] = [p]
+    """`step(p, s, *args)`, remembered with the parameters (`Params.remembered`). Its
+    callers copy, never change, what it returns."""
+    memo = p.remembered
     key = (step, s, args)
-    found = _local_memo.get(key)
+    found: list[Outcome] | None = memo.get(key)
     if found is None:
-        if len(_local_memo) >= LOCAL_MEMO_LIMIT:
-            _local_memo.clear()
-        found = _local_memo[key] = step(p, s, *args)
+        if len(memo) >= LOCAL_MEMO_LIMIT:
+            memo.clear()
+        found = memo[key] = step(p, s, *args)
     return found
 
 
-# --- what an action leads to -----------------------------------------------------------------
+# --- each action, on the whole state ------------------------------------------------------
 
 
 def _at(

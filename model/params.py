@@ -3,7 +3,8 @@ switches that the broken variants (`model.variants`) flip."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from typing import Any
 
 # Membership changes a leader may propose, each a rule relative to the current
 # configuration (so the model stays symmetric in server ids):
@@ -115,6 +116,10 @@ class Params:
     joint_consensus: bool = True
     persist_vote: bool = True
     majority_offset: int = 0  # added to a majority: -1 makes it one too small
+    # Not a parameter: what the model remembers of its steps under these parameters
+    # (`model.actions._local`), so that it goes with them. Equal parameters are a
+    # fresh start; no comparison, hash or printed form includes it.
+    remembered: dict[Any, Any] = field(default_factory=dict, init=False, compare=False, repr=False)
 
     @property
     def servers(self) -> int:

@@ -60,9 +60,8 @@ def timed_apart(
 
 
 def run(report: Report) -> None:
-    # A fresh target for each search: the model remembers outcomes for as long as it
-    # is given the same parameters (model.actions._local), which would speed up every
-    # search after the first.
+    # A fresh target for each search: the model remembers its steps with the target's
+    # parameters (`Params.remembered`), which would speed up every search after the first.
     default, seconds, cpu = timed(model_target(), SearchOptions(max_depth=SPEED_DEPTH, workers=1))
     report(f"default run to depth {SPEED_DEPTH}: distinct states", default.distinct_states, "")
     report("default run: seconds (wall clock)", seconds, "s")
