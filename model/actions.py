@@ -21,11 +21,13 @@ the model takes: the enabled actions' outcomes within the bounds.
 
 A message that its receiver ignores now and in every later state
 (`model.server.ignored_forever`: a stale term, or an answer to a candidacy or leadership
-the receiver does not hold) is retired from the network as part of the step that makes
-it so. The implementation target retires such a message only after showing that the
-implementation ignores it too (its delivery changes nothing and sends nothing); where it
-does not, the message stays and the step diverges. Every other message stays in flight
-until it is delivered, dropped or duplicated.
+the receiver does not hold and never will) is retired from the network as part of the
+step that makes it so. The implementation target retires such a message only after
+showing that the implementation ignores it too (its delivery changes nothing and sends
+nothing); where it does not, the message stays and the step diverges. Every other
+message stays in flight until it is delivered, dropped or duplicated. Because ignoring
+for ever only grows along any run, which messages are in flight does not depend on the
+order in which steps at different servers are taken.
 """
 
 from __future__ import annotations

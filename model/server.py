@@ -486,9 +486,13 @@ _RESPONSES = frozenset(
 def ignored_forever(p: Params, d: Server, m: Msg) -> bool:
     """Whether server `d` ignores `m` now and in every later state: `m` is of an older
     term (terms only grow) and no answer to stale leaders is due, or it answers a
-    candidacy or a leadership of `d`'s term that `d` does not hold (a server is
-    candidate or leader at most once per term, and never becomes either at its current
-    term)."""
+    candidacy or a leadership of `d`'s term that `d` does not hold and never will (a
+    server is candidate at most once per term and never becomes one at its current
+    term; it becomes leader only from candidate, at the candidacy's term). So an append
+    or heartbeat response of `d`'s term is ignored for ever at a follower or
+    pre-candidate, never at a candidate: one reaches a candidate when a server answers
+    an append of an older term with its own term (under pre-vote or check quorum), and
+    the candidate may win that term and handle it as leader."""
     if m.type == MsgType.READ_INDEX:
         return False  # it carries no term
     if m.term < d.term:
@@ -502,7 +506,7 @@ def ignored_forever(p: Params, d: Server, m: Msg) -> bool:
     if m.type == MsgType.VOTE_RESP:
         return d.role != Role.CANDIDATE
     if m.type in (MsgType.APPEND_RESP, MsgType.HEARTBEAT_RESP):
-        return d.role != Role.LEADER
+        return d.role in (Role.FOLLOWER, Role.PRE_CANDIDATE)
     return False
 
 

@@ -170,6 +170,34 @@ def test_messages_ignored_for_ever_are_retired_when_they_become_so():
     assert inv_ignored(p, s.servers[1]._replace(term=2), stale)
 
 
+def test_an_answer_of_its_term_is_kept_for_a_candidate_that_may_still_lead():
+    """Under check quorum a server answers a stale append with its own term; when that
+    reaches the old leader as a candidate of the same term, the candidate may still win
+    and handle it as leader, so it stays in flight (a follower or pre-candidate of that
+    term never leads it: the answer is retired)."""
+    p = replace(P, check_quorum=True, max_msgs=8)
+
+    def of_term(state: State, mtype: int, dst: int, term: int) -> Msg:
+        (found,) = [m for m, _ in state.network if (m.type, m.dst, m.term) == (mtype, dst, term)]
+        return found
+
+    s = elect_1(p)  # leader of term 2; its append to 3 is in flight
+    # No quorum heard from at the heartbeat tick: 1 steps down.
+    heartbeat = outcomes(p, s, Action("Heartbeat", (1,)))
+    s = next(x for x in heartbeat if x.servers[0].role == Role.FOLLOWER)
+    s = step(s, "Timeout", 1, p=p)  # candidate of term 3
+    s = step(s, "Deliver", of_term(s, VOTE_REQ, 3, 3), p=p)  # 3 moves to term 3
+    # The term-2 append reaches 3, which answers with its own term.
+    s = step(s, "Deliver", of_term(s, MsgType.APPEND, 3, 2), p=p)
+    answer = [m for m, _ in s.network if m.type == MsgType.APPEND_RESP and m.dst == 1]
+    assert [m.term for m in answer] == [3]
+    candidate = s.servers[0]
+    assert candidate.role == Role.CANDIDATE and candidate.term == 3
+    assert not inv_ignored(p, candidate, answer[0])
+    assert inv_ignored(p, candidate._replace(role=Role.FOLLOWER), answer[0])
+    assert inv_ignored(p, candidate._replace(role=Role.PRE_CANDIDATE), answer[0])
+
+
 def test_restart_keeps_hard_state_log_and_applied_configuration():
     p = replace(P, max_crashes=1)
     s = replicate_to_2(elect_1(p), p)
