@@ -33,7 +33,7 @@ from checks.engine.paths import ReplayError
 from checks.engine.progress import SearchProgress
 from checks.engine.search import ENGINES, STRATEGIES, UnsupportedOptions, explore
 from checks.engine.summary import RunInfo, format_header, format_summary, summary_json
-from checks.engine.target import Target
+from checks.engine.target import Target, close_target
 from checks.engine.workers import WorkerError
 from checks.fast_tree import compiled_tree
 from checks.targets import TARGETS, TargetChoice, TargetRequest
@@ -448,6 +448,17 @@ def parse_run(argv: Sequence[str], targets: Mapping[str, TargetChoice]) -> Run:
         target = choice.build(request)
     except ValueError as error:
         raise UsageError(str(error)) from None
+    try:
+        return _run_of(args, argv, requested, target)
+    except BaseException:
+        close_target(target)  # a mutant it applied must not outlive the run
+        raise
+
+
+def _run_of(
+    args: argparse.Namespace, argv: Sequence[str], requested: dict[str, Any], target: Any
+) -> Run:
+    """The run `args` ask for on the built `target`."""
     sound = bool(getattr(target, "symmetry_sound", True))
     probe = getattr(target, "asymmetry", None)
     asymmetry = probe() if sound and callable(probe) and args.symmetry is not False else None
@@ -572,6 +583,7 @@ def main(
     argv: Sequence[str] | None = None, targets: Mapping[str, TargetChoice] | None = None
 ) -> int:
     arguments = list(sys.argv[1:] if argv is None else argv)
+    run: Run | None = None
     try:
         run = parse_run(arguments, TARGETS if targets is None else targets)
         check_outputs(run)
@@ -609,6 +621,9 @@ def main(
     except KeyboardInterrupt:
         print(f"{PROG}: interrupted", file=sys.stderr)
         return 130
+    finally:
+        if run is not None:
+            close_target(run.target)
 
 
 def _stop_message(outcome: SearchOutcome, guard: Guard) -> str:

@@ -36,8 +36,7 @@ def _search(b: BrokenVariant, options: SearchOptions) -> SearchOutcome:
     try:
         return explore(target, options)
     finally:
-        assert target.undo_mutant is not None
-        target.undo_mutant()
+        target.close()
 
 
 def test_the_table_names_every_mechanism_once() -> None:

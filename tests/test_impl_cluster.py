@@ -154,8 +154,7 @@ def test_a_divergence_report_names_the_action_the_outcomes_and_the_differing_fie
     try:
         outcome = explore(target, SearchOptions(strategy="bfs", max_depth=12, workers=1))
     finally:
-        assert target.undo_mutant is not None
-        target.undo_mutant()
+        target.close()
     (violation,) = outcome.violations
     assert violation.property_name == "RefinesModel"
     explanation = explain_violation(target, violation)
@@ -249,8 +248,7 @@ def test_a_divergence_is_explained_in_the_json_and_the_viewer(tmp_path: Path) ->
         run = RunInfo(target="impl", nodes=3, variant="reject_hint_too_high", bounds=target.bounds)
         path = write_counterexample(tmp_path, target, run, violation)
     finally:
-        assert target.undo_mutant is not None
-        target.undo_mutant()
+        target.close()
     document = json.loads(path.read_text())
     assert document["explanation"]["model_outcomes"][0]["differences"]
     html = (tmp_path / "impl-reject_hint_too_high-RefinesModel.html").read_text()

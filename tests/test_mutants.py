@@ -4,13 +4,17 @@ mutants undo cleanly."""
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 
 from checks.broken import of_target
 from checks.engine.outcome import SearchOptions
 from checks.engine.search import explore
+from checks.explore import main
 from checks.mutants import mutated
 from checks.targets.impl_target import build_impl_target
+from raft_ref.raft import Raft
 
 
 def test_removed_leader_keeps_leading_diverges_when_it_applies_finalize() -> None:
@@ -19,8 +23,7 @@ def test_removed_leader_keeps_leading_diverges_when_it_applies_finalize() -> Non
     try:
         outcome = explore(target, SearchOptions(max_depth=11, symmetry=False, workers=1))
     finally:
-        assert target.undo_mutant is not None
-        target.undo_mutant()
+        target.close()
     violation = outcome.violations[0]
     assert violation.property_name == "RefinesModel"
     last = violation.path[-1][1]
@@ -44,3 +47,15 @@ def test_mutants_undo_restores_raft_ref() -> None:
 def test_unknown_mutant_is_refused() -> None:
     with pytest.raises(ValueError, match="unknown mutant"):
         build_impl_target(mutant="no_such_bug")
+
+
+def test_the_explorer_undoes_its_mutant_when_the_run_is_over(tmp_path: Path) -> None:
+    """A mutant patches raft_ref for the whole process: the command undoes it once its
+    run is over, whether the run ended in a counterexample or in bad usage."""
+    before = {name: vars(Raft)[name] for name in ("hard_state", "handle_append_entries")}
+    argv = ["--mutant", "vote_not_persisted", "--max-crashes", "1", "--depth", "3"]
+    assert main([*argv, "--workers", "1", "--no-progress", "--out", str(tmp_path)]) == 1
+    assert {name: vars(Raft)[name] for name in before} == before
+    bad = ["--mutant", "reject_hint_too_high", "--strategy", "dfs", "--workers", "2"]
+    assert main([*bad, "--no-progress"]) == 2
+    assert {name: vars(Raft)[name] for name in before} == before

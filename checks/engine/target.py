@@ -19,6 +19,9 @@ Optional members the engine and `python -m checks.explore` use when a target has
   and its viewer, printed under the summary).
 - `sample_successor(state, rng) -> (action, state) | None`: one successor drawn with
   `rng`, without computing the others (random walks use it when present).
+- `close()`: undoes what building the target changed in the process (a mutant patched
+  into `raft_ref`); `python -m checks.explore` calls it once the run is over
+  (`close_target`), and so must any other code that builds such a target.
 Targets must be usable from forked worker processes, and their states picklable
 (`--workers` ships states between processes).
 """
@@ -145,3 +148,10 @@ class BaseTarget(Generic[State, Action]):
     def sample_successor(self, state: State, rng: random.Random) -> tuple[Action, State] | None:
         choices = list(self.successors(state))
         return rng.choice(choices) if choices else None
+
+
+def close_target(target: object) -> None:
+    """Calls the target's `close` when it has one (see the module's docstring)."""
+    close = getattr(target, "close", None)
+    if callable(close):
+        close()

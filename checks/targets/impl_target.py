@@ -87,7 +87,8 @@ class ImplTarget(BaseTarget[Cluster, Action]):
         self.params = params
         self.settings = cluster_settings(params)
         self.mutant = mutant
-        self.undo_mutant = apply_mutant(mutant) if mutant is not None else None
+        # Patches raft_ref for the whole process, until `close`.
+        self._undo_mutant = apply_mutant(mutant) if mutant is not None else None
         self.name = "impl" if mutant is None else f"impl[{mutant}]"
         self.bounds: dict[str, Any] = model_target.bounds_of(params)
         # raft_ref and the environment treat node ids alike (checks/cluster/symmetry.py);
@@ -96,6 +97,15 @@ class ImplTarget(BaseTarget[Cluster, Action]):
         self._asymmetry: tuple[str | None] | None = None
         self._properties = self._build_properties()
         self.memo: StepMemo | None = StepMemo()
+        forget_cached_abstractions()
+
+    def close(self) -> None:
+        """Undoes the mutant, if any, and forgets what was learnt from stepping its
+        code; the target is not to be explored after."""
+        if self._undo_mutant is not None:
+            self._undo_mutant()
+            self._undo_mutant = None
+        self.memo = None
         forget_cached_abstractions()
 
     def _build_properties(self) -> list[Property[Cluster, Action]]:
