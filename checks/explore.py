@@ -27,6 +27,7 @@ from checks.engine.counterexample import (
     explain_violation,
     explanation_lines,
 )
+from checks.engine.expansion import uses_reduction
 from checks.engine.guard import INTERRUPTED, MEMORY, ForcedStop, Guard, exit_status, parse_size
 from checks.engine.outcome import InitialStatesError, SearchOptions, SearchOutcome
 from checks.engine.paths import ReplayError
@@ -308,6 +309,14 @@ def build_parser(targets: Mapping[str, TargetChoice]) -> OneLineParser:
         "target says it is sound)",
     )
     how.add_argument(
+        "--por",
+        action=argparse.BooleanOptionalAction,
+        default=True,
+        help="bfs: partial-order reduction by sleep sets, where the target offers it: "
+        "actions that commute with one already taken are not taken again; every state "
+        "is still visited (default: on)",
+    )
+    how.add_argument(
         "--engine",
         choices=ENGINES,
         default="local",
@@ -486,6 +495,7 @@ def _run_of(
         strategy=args.strategy,
         max_depth=args.depth,
         symmetry=symmetry,
+        por=args.por,
         keep_going=args.keep_going,
         workers=args.workers,
         walks=args.walks or DEFAULT_WALKS,
@@ -588,9 +598,15 @@ def main(
         run = parse_run(arguments, TARGETS if targets is None else targets)
         check_outputs(run)
         options = run.options
+        reduced = options.strategy == "bfs" and uses_reduction(run.target, options)
         emit(
             format_header(
-                run.info, options.strategy, options.workers, options.symmetry, options.max_depth
+                run.info,
+                options.strategy,
+                options.workers,
+                options.symmetry,
+                options.max_depth,
+                por=reduced,
             )
         )
         guard = Guard(run.max_memory)

@@ -40,6 +40,7 @@ COMPILED = (
     "model/quorum.py",
     "model/server.py",
     "model/actions.py",
+    "model/independence.py",
     "model/invariants.py",
     "model/symmetry.py",
     "checks/cluster/network.py",

@@ -93,6 +93,8 @@ def gate_runs() -> list[GateRun]:
         ),
         # The same verdict without symmetry reduction, as a cross-check of it.
         GateRun("impl bfs depth 14, no symmetry", ("--depth", "14", "--no-symmetry")),
+        # And without partial-order reduction.
+        GateRun("impl bfs depth 15, no partial-order reduction", ("--depth", "15", "--no-por")),
         GateRun("model bfs depth 15", ("--target", "model", "--depth", "15")),
     ]
     walks = [

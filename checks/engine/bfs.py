@@ -35,9 +35,16 @@ from checks.engine.expansion import (
     Proposals,
     Tick,
     key_function,
+    uses_reduction,
 )
 from checks.engine.guard import Guard
-from checks.engine.outcome import KindCoverage, SearchOptions, SearchOutcome, Violation
+from checks.engine.outcome import (
+    FrontierItem,
+    KindCoverage,
+    SearchOptions,
+    SearchOutcome,
+    Violation,
+)
 from checks.engine.paths import rebuild_path
 from checks.engine.progress import SearchProgress
 from checks.engine.properties import Check, PropertyChecks
@@ -72,15 +79,19 @@ class Pool(Protocol):
     def expand(self) -> list[Proposals] | None: ...
 
     def accept(
-        self, keeps: list[list[int]], gives: list[list[list[int]]], depth: int
+        self,
+        keeps: list[list[int]],
+        gives: list[list[list[int]]],
+        depth: int,
+        woken: list[list[int]],
     ) -> list[Accepted] | None: ...
 
     def receive(self, shipments: dict[int, list[bytes]], depth: int) -> list[Accepted] | None: ...
 
-    def frontiers(self) -> list[list[tuple[int, Any]]]: ...
+    def frontiers(self) -> list[list[FrontierItem]]: ...
 
     def load(
-        self, frontiers: list[list[tuple[int, Any]]], violated: set[str], reached: set[str]
+        self, frontiers: list[list[FrontierItem]], violated: set[str], reached: set[str]
     ) -> None: ...
 
     def cpu_seconds(self) -> list[float]: ...
@@ -110,19 +121,23 @@ class LocalPool:
         return None if proposals.stopped else [proposals]
 
     def accept(
-        self, keeps: list[list[int]], gives: list[list[list[int]]], depth: int
+        self,
+        keeps: list[list[int]],
+        gives: list[list[list[int]]],
+        depth: int,
+        woken: list[list[int]],
     ) -> list[Accepted] | None:
-        report = self.expander.accept(keeps[0], gives[0], depth, self.tick)
+        report = self.expander.accept(keeps[0], gives[0], depth, self.tick, woken[0])
         return None if report.stopped else [report]
 
     def receive(self, shipments: dict[int, list[bytes]], depth: int) -> list[Accepted] | None:
         return []  # one expander: nothing is ever moved
 
-    def frontiers(self) -> list[list[tuple[int, Any]]]:
+    def frontiers(self) -> list[list[FrontierItem]]:
         return [self.expander.frontier_items()]
 
     def load(
-        self, frontiers: list[list[tuple[int, Any]]], violated: set[str], reached: set[str]
+        self, frontiers: list[list[FrontierItem]], violated: set[str], reached: set[str]
     ) -> None:
         self.expander.set_frontier([item for share in frontiers for item in share])
         self.expander.forget(violated, reached)
@@ -180,11 +195,13 @@ class BreadthFirstSearch:
         self.frontier_size = 0
         self.distinct = 0  # states stored
         self.depth = 0
+        self.reduced = uses_reduction(target, options)
         self.outcome = SearchOutcome(
             strategy="bfs",
             workers=options.workers,
             symmetry=options.symmetry,
             max_depth=options.max_depth,
+            por=self.reduced,
             engine=options.engine,
         )
         self.stopping = False  # a violation (without keep-going) or a crash ends the search
@@ -294,7 +311,7 @@ class BreadthFirstSearch:
             moved_keys.append(accepted_keys[giver][start : start + count])
         self.frontiers = [keys[:count] for keys, count in zip(accepted_keys, kept, strict=True)]
         keeps = [indices[:count] for indices, count in zip(accepted, kept, strict=True)]
-        reports = self.pool.accept(keeps, gives, self.depth)
+        reports = self.pool.accept(keeps, gives, self.depth, self._woken(proposals, accepted))
         if reports is not None and moves:
             received = self._deliver(moves, moved_keys, reports)
             reports = None if received is None else reports + received
@@ -313,6 +330,24 @@ class BreadthFirstSearch:
                 self._crashed(report.crash)
                 return
         self._take_violations(reports)
+
+    def _woken(self, proposals: list[Proposals], accepted: list[list[int]]) -> list[list[int]]:
+        """The accepted proposals another expander made too, for each expander: a state
+        reached twice in a level keeps no sleep set (see expansion.py)."""
+        if not self.reduced or len(proposals) < 2:
+            return [[] for _ in proposals]
+        keys = [[(fp & MASK) or ZERO_STANDS_FOR for fp in p.fingerprints] for p in proposals]
+        seen: set[int] = set()
+        twice: set[int] = set()
+        for mine in keys:
+            twice.update(seen.intersection(mine))
+            seen.update(mine)
+        if not twice:
+            return [[] for _ in proposals]
+        return [
+            [index for index in indices if mine[index] in twice]
+            for mine, indices in zip(keys, accepted, strict=True)
+        ]
 
     def _deliver(
         self,
@@ -445,6 +480,7 @@ class BreadthFirstSearch:
             checkpoint.Checkpoint(
                 identity=self.options.identity,
                 symmetry=self.options.symmetry,
+                por=self.reduced,
                 depth=self.depth,
                 log_entries=len(self.log),
                 table_count=len(self.table),
@@ -462,6 +498,11 @@ class BreadthFirstSearch:
         self.distinct = len(self.table)
         if len(self.log) < saved.log_entries:
             raise checkpoint.CheckpointError(f"{self.directory}: damaged checkpoint (parent log)")
+        if saved.por != self.reduced:
+            saved_with = "on" if saved.por else "off"
+            raise checkpoint.CheckpointError(
+                f"{self.directory}: saved with partial-order reduction {saved_with}"
+            )
         self.log.truncate(saved.log_entries)
         self.depth = saved.depth
         kept = self.outcome
@@ -477,7 +518,7 @@ class BreadthFirstSearch:
         for name in saved.violated:
             self.checks.mark_violated(name)
         shares = _deal(saved.frontiers, self.pool.size)
-        self.frontiers = [[table_key(key) for key, _ in share] for share in shares]
+        self.frontiers = [[table_key(key) for key, _, _ in share] for share in shares]
         self.frontier_size = sum(map(len, shares))
         reached = {name for name, depth in saved.goal_depth.items() if depth is not None}
         self.pool.load(shares, set(saved.violated), reached)
@@ -495,7 +536,12 @@ class BreadthFirstSearch:
         outcome.coverage = dict(sorted(outcome.coverage.items()))
 
 
-def _deal(frontiers: list[list[tuple[int, Any]]], size: int) -> list[list[tuple[int, Any]]]:
-    """A saved frontier dealt to `size` expanders in turn (any split is a valid one)."""
+def _deal(frontiers: list[list[FrontierItem]], size: int) -> list[list[FrontierItem]]:
+    """A saved frontier dealt to `size` expanders in turn (any split is a valid one), or
+    as saved for as many expanders: then the search goes on exactly as it would have
+    (with partial-order reduction and symmetry, which state of a class is kept, and so
+    how many transitions are taken, depends on the split)."""
+    if len(frontiers) == size:
+        return [list(share) for share in frontiers]
     items = [item for share in frontiers for item in share]
     return [items[me::size] for me in range(size)]

@@ -15,14 +15,14 @@ import os
 import pickle
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
-from checks.engine.outcome import SearchOptions, SearchOutcome
+from checks.engine.outcome import FrontierItem, SearchOptions, SearchOutcome
 from checks.engine.visited import FingerprintTable
 
 # 2: fingerprints of the implementation target are the same in every process, and
 # symmetric; a format 1 checkpoint of it holds fingerprints no process can reproduce.
-FORMAT = 2
+# 3: each frontier state is saved with its sleep set (partial-order reduction).
+FORMAT = 3
 LEVEL = "level.pickle"
 VISITED = "visited.bin"
 PARENTS = "parents.bin"
@@ -38,13 +38,14 @@ class Checkpoint:
 
     identity: str
     symmetry: bool
+    por: bool  # partial-order reduction: the frontier holds sleep sets
     depth: int
     log_entries: int
     table_count: int
     outcome: SearchOutcome
     goal_depth: dict[str, int | None]
     violated: set[str]
-    frontiers: list[list[tuple[int, Any]]]
+    frontiers: list[list[FrontierItem]]
     format: int = FORMAT
 
 

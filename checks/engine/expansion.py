@@ -11,6 +11,14 @@ level goes through it in two calls, whoever holds the visited store (bfs.py):
    frontier and are checked against the invariants and goals. A share may be given
    away to balance the expanders (`gives`, pickled) and taken in by another (`receive`).
 
+With partial-order reduction (`options.por`, for a target with `reduced_successors`,
+see target.py) each frontier state carries a sleep set: actions that commute with one
+taken earlier on every path the search knows to it, so that their outcomes are reached
+another way (sleep sets, Godefroid 1996). They are not taken from it; every state is
+still reached, at its least depth. A state reached twice in one level, in one expander
+or in two, keeps an empty sleep set (the search then takes every action from it), and
+one reached again at a later level was expanded already.
+
 An exception raised by the target is not a crash of the search: it comes back as a
 `Crash` naming the state it happened at, so the search can report it with its path.
 """
@@ -24,7 +32,7 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
-from checks.engine.outcome import InitialStatesError, SearchOptions
+from checks.engine.outcome import FrontierItem, InitialStatesError, SearchOptions
 from checks.engine.properties import PropertyChecks
 from checks.engine.target import Expectation, Target
 from checks.engine.visited import MASK, ZERO_STANDS_FOR, skipping_exact_repeats
@@ -37,6 +45,8 @@ EXACT_CACHE = 1 << 20
 
 # Called every PROGRESS_EVERY states with (states done, transitions); True means stop.
 Tick = Callable[[int, int], bool]
+# The actions not to take from a state, each with its footprint.
+SleepSet = tuple[tuple[Any, Any], ...]
 
 
 def never_stop(_done: int, _transitions: int) -> bool:
@@ -96,6 +106,11 @@ def describe_error(error: BaseException) -> str:
     return f"{type(error).__name__}: {error}{where if frames else ''}"
 
 
+def uses_reduction(target: Target[Any, Any], options: SearchOptions) -> bool:
+    """Whether a BFS of `target` with `options` uses partial-order reduction."""
+    return options.por and callable(getattr(target, "reduced_successors", None))
+
+
 def key_function(target: Target[Any, Any], symmetry: bool) -> Callable[[Any], int]:
     """The fingerprint a search stores for a state, as a visited-table key."""
     fingerprint = target.symmetric_fingerprint if symmetry else target.fingerprint
@@ -126,10 +141,17 @@ class Expander:
         )
         self.checks = PropertyChecks(target.properties())
         self.frontier: list[tuple[int, Any]] = []  # (key, state) to expand
+        self.reduced = uses_reduction(target, options)
+        self.asleep: list[SleepSet] = []  # each frontier state's sleep set (reduced only)
         # This level's proposals, in the order sent.
         self.proposed: list[int] = []
         self.proposed_kinds: list[str | None] = []
         self.proposed_states: list[Any] = []
+        # Where each proposal comes from, for its sleep set (made only once it is
+        # accepted): (frontier position, how many actions were taken there before the
+        # one that led to it, that one's footprint); None for an empty sleep set.
+        self.proposed_origin: list[tuple[int, int, Any] | None] = []
+        self.taken_at: list[list[tuple[Any, Any]]] = []  # actions taken per position
         self.violations: list[FoundViolation] = []
 
     def propose_initial(self) -> Proposals:
@@ -140,12 +162,15 @@ class Expander:
                     self.proposed.append(self.key(state))
                     self.proposed_kinds.append(None)
                     self.proposed_states.append(state)
+                    self.proposed_origin.append(None)
         except Exception as error:
             raise InitialStatesError(describe_error(error)) from error
         return Proposals(self.proposed, [ROOT] * len(self.proposed), [])
 
     def expand(self, tick: Tick = never_stop) -> Proposals:
         """Expands the frontier; proposes successors not yet proposed in this level."""
+        if self.reduced:
+            return self._expand_reduced(tick)
         self.violations = []
         if len(self.exact_seen) > EXACT_CACHE:
             self.exact_seen.clear()
@@ -199,45 +224,164 @@ class Expander:
         taken.update(kinds)
         report.taken = dict(taken)
         self.proposed, self.proposed_kinds, self.proposed_states = proposed, kinds_proposed, states
+        self.proposed_origin = [None] * len(proposed)
         return report
 
+    def _expand_reduced(self, tick: Tick) -> Proposals:
+        """`expand` with sleep sets: the actions in a state's sleep set are not taken.
+        A successor's sleep set (made in `accept`, for new states only) holds the actions
+        taken before the one that led to it from the same state, and those of that
+        state's own, that commute with that one."""
+        self.violations = []
+        if len(self.exact_seen) > EXACT_CACHE:
+            self.exact_seen.clear()
+        target = self.target
+        reduced_successors = target.reduced_successors  # type: ignore[attr-defined]
+        exact_key = target.fingerprint
+        symmetric_key = self.key if self.options.symmetry else None
+        exact_seen = self.exact_seen
+        action_kind = target.action_kind
+        step_invariants = self.checks.step_invariants
+        # This level's proposals by key, and by exact fingerprint (with symmetry).
+        this_level: dict[int, int] = {}
+        exact_level: dict[int, int] = {}
+        proposed: list[int] = []
+        positions: list[int] = []
+        kinds_proposed: list[str | None] = []
+        states: list[Any] = []
+        origins: list[tuple[int, int, Any] | None] = []
+        taken_at: list[list[tuple[Any, Any]]] = []
+        kinds: list[str] = []
+        taken: Counter[str] = Counter()
+        stop_at_violation = not self.options.keep_going
+        report = Proposals(proposed, positions, self.violations)
+        position = 0
+        try:
+            for position, (_fp, state) in enumerate(self.frontier):
+                if not position % PROGRESS_EVERY:
+                    taken.update(kinds)
+                    kinds.clear()
+                    if tick(position, taken.total()):
+                        report.stopped = True
+                        break
+                done: list[tuple[Any, Any]] = []
+                taken_at.append(done)
+                asleep = {action for action, _ in self.asleep[position]}
+                for action, afters, footprint in reduced_successors(state, asleep):
+                    origin = (position, len(done), footprint)
+                    done.append((action, footprint))
+                    kind = action_kind(action)
+                    for after in afters:
+                        kinds.append(kind)
+                        for _name, step_check in step_invariants:
+                            if not step_check(state, action, after):
+                                self._steps_failed(position, state, action, after)
+                                break
+                        exact = exact_key(after)
+                        if symmetric_key is None:
+                            key = exact
+                        else:
+                            earlier = exact_level.get(exact)
+                            if earlier is not None:
+                                origins[earlier] = None  # reached twice in this level
+                                continue
+                            if exact in exact_seen:
+                                continue  # reached at an earlier level
+                            exact_seen.add(exact)
+                            key = symmetric_key(after)
+                        earlier = this_level.get(key)
+                        if earlier is not None:
+                            origins[earlier] = None
+                            exact_level[exact] = earlier
+                            continue
+                        this_level[key] = exact_level[exact] = len(proposed)
+                        proposed.append(key)
+                        positions.append(position)
+                        kinds_proposed.append(kind)
+                        states.append(after)
+                        origins.append(origin)
+                if stop_at_violation and self.violations:
+                    break
+        except Exception as error:
+            report.crash = Crash(self.frontier[position][0], True, describe_error(error))
+        taken.update(kinds)
+        report.taken = dict(taken)
+        self.proposed, self.proposed_kinds, self.proposed_states = proposed, kinds_proposed, states
+        self.proposed_origin = origins
+        self.taken_at = taken_at
+        return report
+
+    def _sleep_set(self, proposal: int) -> SleepSet:
+        """The sleep set of a proposal (see `_expand_reduced`)."""
+        origin = self.proposed_origin[proposal]
+        if origin is None:
+            return ()
+        position, before, footprint = origin
+        state = self.frontier[position][1]
+        candidates = [*self.taken_at[position][:before], *self.asleep[position]]
+        still_asleep = self.target.still_asleep  # type: ignore[attr-defined]
+        return tuple(still_asleep(state, footprint, candidates))
+
     def accept(
-        self, keep: list[int], gives: list[list[int]], depth: int, tick: Tick = never_stop
+        self,
+        keep: list[int],
+        gives: list[list[int]],
+        depth: int,
+        tick: Tick = never_stop,
+        woken: Iterable[int] = (),
     ) -> Accepted:
         """Keeps the accepted proposals `keep` as the next frontier and checks them;
-        pickles each list of accepted proposals in `gives` for another expander."""
+        pickles each list of accepted proposals in `gives` for another expander. The
+        proposals `woken` (another expander proposed them too) lose their sleep sets."""
         proposed = self.proposed
         kinds = self.proposed_kinds
         states = self.proposed_states
+        for index in woken:
+            self.proposed_origin[index] = None
+        sleep_set = self._sleep_set
+        kept_asleep = [sleep_set(i) for i in keep]
+        given_asleep = [[sleep_set(i) for i in give] for give in gives]
         self.frontier = []
+        self.asleep = []
+        self.taken_at = []
         report = self._take(
             [proposed[i] for i in keep],
             [kinds[i] for i in keep],
             [states[i] for i in keep],
-            depth,
-            tick,
+            kept_asleep,
+            depth=depth,
+            tick=tick,
         )
-        for give in gives:
-            shipment = [(proposed[i], kinds[i], states[i]) for i in give]
+        for give, asleep in zip(gives, given_asleep, strict=True):
+            shipment = [
+                (proposed[i], kinds[i], states[i], sleep)
+                for i, sleep in zip(give, asleep, strict=True)
+            ]
             report.shipped.append(pickle.dumps(shipment, pickle.HIGHEST_PROTOCOL))
         self.proposed, self.proposed_kinds, self.proposed_states = [], [], []
+        self.proposed_origin = []
         return report
 
     def receive(self, shipments: list[bytes], depth: int, tick: Tick = never_stop) -> Accepted:
         """Adds new states other expanders gave away to the frontier, and checks them."""
         received = [item for shipment in shipments for item in pickle.loads(shipment)]
-        fps = [fp for fp, _, _ in received]
-        kinds = [kind for _, kind, _ in received]
-        states = [state for _, _, state in received]
-        return self._take(fps, kinds, states, depth, tick)
+        fps = [fp for fp, _, _, _ in received]
+        kinds = [kind for _, kind, _, _ in received]
+        states = [state for _, _, state, _ in received]
+        asleep = [sleep for _, _, _, sleep in received]
+        return self._take(fps, kinds, states, asleep, depth=depth, tick=tick)
 
-    def frontier_items(self) -> list[tuple[int, Any]]:
-        """The frontier as (key, state) pairs, for a checkpoint."""
-        return list(self.frontier)
+    def frontier_items(self) -> list[FrontierItem]:
+        """The frontier as (key, state, sleep set), for a checkpoint."""
+        return [
+            (key, state, sleep)
+            for (key, state), sleep in zip(self.frontier, self.asleep, strict=True)
+        ]
 
-    def set_frontier(self, items: list[tuple[int, Any]]) -> None:
+    def set_frontier(self, items: list[FrontierItem]) -> None:
         """Starts from a checkpoint's frontier; `violated` and goals come separately."""
-        self.frontier = list(items)
+        self.frontier = [(key, state) for key, state, _ in items]
+        self.asleep = [sleep for _, _, sleep in items]
 
     def forget(self, violated: Iterable[str], goals_reached: Iterable[str]) -> None:
         """Stops checking properties already decided (when resuming from a checkpoint)."""
@@ -252,6 +396,8 @@ class Expander:
         fps: list[int],
         kinds: list[str | None],
         states: list[Any],
+        asleep: list[SleepSet],
+        *,
         depth: int,
         tick: Tick,
     ) -> Accepted:
@@ -259,6 +405,7 @@ class Expander:
         self.violations = []
         report = Accepted(frontier=len(fps))
         self.frontier.extend(zip(fps, states, strict=True))
+        self.asleep.extend(asleep)
         invariants = self.checks.invariants
         goals = self.checks.goals
         index = 0

@@ -13,6 +13,9 @@ from checks.engine.target import Expectation
 
 # A step of a path: the action taken (None for the initial state) and the state reached.
 Step = tuple[Any, Any]
+# A state to expand: its key in the visited store, the state, and its sleep set (the
+# actions partial-order reduction need not take from it, each with its footprint).
+FrontierItem = tuple[int, Any, tuple[tuple[Any, Any], ...]]
 
 
 @dataclass(frozen=True)
@@ -22,6 +25,9 @@ class SearchOptions:
     strategy: str = "bfs"  # "bfs", "dfs" or "random"
     max_depth: int = 12  # actions from an initial state; states at this depth are not expanded
     symmetry: bool = True  # dedupe by `symmetric_fingerprint` instead of `fingerprint`
+    # bfs: partial-order reduction (sleep sets), for a target that offers it
+    # (`reduced_successors`, see target.py); every state is still visited.
+    por: bool = True
     keep_going: bool = False  # record the first violation of each property and go on
     workers: int = 1
     walks: int = 1000  # random strategy: number of walks, each up to max_depth steps
@@ -66,6 +72,7 @@ class SearchOutcome:
     workers: int
     symmetry: bool
     max_depth: int
+    por: bool = False  # partial-order reduction was in use
     distinct_states: int = 0
     transitions: int = 0
     depth_reached: int = 0

@@ -24,7 +24,7 @@ from typing import Any
 
 from checks.engine.expansion import Accepted, Expander, Proposals, Tick
 from checks.engine.guard import Guard
-from checks.engine.outcome import SearchOptions
+from checks.engine.outcome import FrontierItem, SearchOptions
 from checks.engine.target import Target
 from checks.engine.workers import WorkerError, WorkerFailure, WorkerProcesses
 
@@ -56,7 +56,8 @@ def _serve(
             answer = expander.expand(tick)
             tick(len(expander.frontier), sum(answer.taken.values()))
         elif command == "accept":
-            answer = expander.accept(*argument)
+            keep, gives, depth, woken = argument
+            answer = expander.accept(keep, gives, depth, woken=woken)
         elif command == "receive":
             answer = expander.receive(*argument)
         elif command == "frontier":
@@ -95,10 +96,14 @@ class ProcessPool:
         return self._ask_all("expand", None)
 
     def accept(
-        self, keeps: list[list[int]], gives: list[list[list[int]]], depth: int
+        self,
+        keeps: list[list[int]],
+        gives: list[list[list[int]]],
+        depth: int,
+        woken: list[list[int]],
     ) -> list[Accepted] | None:
         for worker, connection in enumerate(self.connections):
-            connection.send(("accept", (keeps[worker], gives[worker], depth)))
+            connection.send(("accept", (keeps[worker], gives[worker], depth, woken[worker])))
         return self._collect(range(self.size))
 
     def receive(self, shipments: dict[int, list[bytes]], depth: int) -> list[Accepted] | None:
@@ -106,7 +111,7 @@ class ProcessPool:
             self.connections[receiver].send(("receive", (batch, depth)))
         return self._collect(sorted(shipments))
 
-    def frontiers(self) -> list[list[tuple[int, Any]]]:
+    def frontiers(self) -> list[list[FrontierItem]]:
         # A checkpoint is written whole: a stop asked meanwhile waits for it.
         for connection in self.connections:
             connection.send(("frontier", None))
@@ -115,7 +120,7 @@ class ProcessPool:
         return answers
 
     def load(
-        self, frontiers: list[list[tuple[int, Any]]], violated: set[str], reached: set[str]
+        self, frontiers: list[list[FrontierItem]], violated: set[str], reached: set[str]
     ) -> None:
         for worker, connection in enumerate(self.connections):
             connection.send(("load", (frontiers[worker], violated, reached)))

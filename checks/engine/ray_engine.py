@@ -27,7 +27,7 @@ from typing import Any
 from checks.engine.expansion import Accepted, Expander, Proposals, Tick
 from checks.engine.guard import Guard
 from checks.engine.heap import collect_less_often
-from checks.engine.outcome import SearchOptions
+from checks.engine.outcome import FrontierItem, SearchOptions
 from checks.engine.search import UnsupportedOptions
 from checks.engine.target import Target
 from checks.engine.visited import FingerprintTable
@@ -61,16 +61,18 @@ class ExpanderHost:
     def expand(self) -> Proposals:
         return self.expander.expand()
 
-    def accept(self, keep: list[int], gives: list[list[int]], depth: int) -> Accepted:
-        return self.expander.accept(keep, gives, depth)
+    def accept(
+        self, keep: list[int], gives: list[list[int]], depth: int, woken: list[int]
+    ) -> Accepted:
+        return self.expander.accept(keep, gives, depth, woken=woken)
 
     def receive(self, shipments: list[bytes], depth: int) -> Accepted:
         return self.expander.receive(shipments, depth)
 
-    def frontier_items(self) -> list[tuple[int, Any]]:
+    def frontier_items(self) -> list[FrontierItem]:
         return self.expander.frontier_items()
 
-    def load(self, items: list[tuple[int, Any]], violated: set[str], reached: set[str]) -> None:
+    def load(self, items: list[FrontierItem], violated: set[str], reached: set[str]) -> None:
         self.expander.set_frontier(items)
         self.expander.forget(violated, reached)
 
@@ -141,11 +143,15 @@ class RayPool:
         return self._gather([e.expand.remote() for e in self.expanders])
 
     def accept(
-        self, keeps: list[list[int]], gives: list[list[list[int]]], depth: int
+        self,
+        keeps: list[list[int]],
+        gives: list[list[list[int]]],
+        depth: int,
+        woken: list[list[int]],
     ) -> list[Accepted] | None:
         return self._gather(
             [
-                expander.accept.remote(keeps[me], gives[me], depth)
+                expander.accept.remote(keeps[me], gives[me], depth, woken[me])
                 for me, expander in enumerate(self.expanders)
             ]
         )
@@ -187,11 +193,11 @@ class RayPool:
         figures = ray.get([shard.figures.remote() for shard in self.shards])
         return sum(count for count, _ in figures), sum(size for _, size in figures)
 
-    def frontiers(self) -> list[list[tuple[int, Any]]]:
+    def frontiers(self) -> list[list[FrontierItem]]:
         raise RayUnavailable("checkpoints are not kept by --engine ray")
 
     def load(
-        self, frontiers: list[list[tuple[int, Any]]], violated: set[str], reached: set[str]
+        self, frontiers: list[list[FrontierItem]], violated: set[str], reached: set[str]
     ) -> None:
         raise RayUnavailable("checkpoints are not kept by --engine ray")
 

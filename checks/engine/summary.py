@@ -45,7 +45,9 @@ def format_bounds(run: RunInfo, depth: int) -> str:
     return ", ".join(parts)
 
 
-def format_header(run: RunInfo, strategy: str, workers: int, symmetry: bool, depth: int) -> str:
+def format_header(
+    run: RunInfo, strategy: str, workers: int, symmetry: bool, depth: int, *, por: bool = False
+) -> str:
     """The first lines of a run: what is explored, how, and within which bounds."""
     what = [f"target {run.target}"]
     if run.nodes is not None:
@@ -56,6 +58,8 @@ def format_header(run: RunInfo, strategy: str, workers: int, symmetry: bool, dep
         what.append("pre-vote")
     how = [strategy, f"{workers} worker{'s' if workers != 1 else ''}"]
     how.append(f"symmetry {'on' if symmetry else 'off'}")
+    if strategy == "bfs":
+        how.append(f"partial-order reduction {'on' if por else 'off'}")
     if strategy == "random":
         how.append(f"{run.walks} walks, seed {run.seed}")
     return f"explore: {', '.join(what)}; {', '.join(how)}\n  bounds: {format_bounds(run, depth)}"
@@ -147,6 +151,7 @@ def summary_json(run: RunInfo, outcome: SearchOutcome, traces: list[str]) -> dic
         "strategy": outcome.strategy,
         "workers": outcome.workers,
         "symmetry": outcome.symmetry,
+        "por": outcome.por,
         "seed": run.seed,
         "walks": run.walks,
         "complete": outcome.complete,

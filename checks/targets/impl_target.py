@@ -10,7 +10,7 @@ the model's goals on abstract states.
 from __future__ import annotations
 
 import random
-from collections.abc import Iterator, Sequence
+from collections.abc import Container, Iterable, Iterator, Sequence
 from functools import partial
 from typing import Any
 
@@ -40,6 +40,7 @@ from model.actions import (
     servers_within_bounds,
     within_bounds,
 )
+from model.independence import Footprint, footprint, spent, still_asleep
 from model.invariants import GOALS, INVARIANTS, STEP_INVARIANTS
 from model.params import SNAPSHOT_LABEL_QUIRK, Params, for_cluster
 from model.symmetry import canonical_perms
@@ -166,6 +167,35 @@ class ImplTarget(BaseTarget[Cluster, Action]):
             if after is not None:
                 yield action, after
 
+    def reduced_successors(
+        self, state: Cluster, asleep: Container[Action]
+    ) -> list[tuple[Action, list[Cluster], Footprint | None]]:
+        """`successors` without the actions in `asleep` (never carried out), each with its
+        footprint (`model.independence`: a node's step depends only on the node and the
+        event, as the step memo has it, so the model's relation holds here too)."""
+        if state.error is not None or not self._within_bounds(state):
+            return []
+        out: list[tuple[Action, list[Cluster], Footprint | None]] = []
+        in_flight = state.net.in_flight()
+        for action in enabled(self.params, abstract(self.params, state)):
+            if action in asleep:
+                continue
+            after = self.carry_out(state, action)
+            if after is None:
+                continue
+            foot = None
+            if after.error is None:
+                changed = _changed_slots(state, after)
+                budgets = spent(state.used, after.used)
+                foot = footprint(action, changed, budgets, after.net.in_flight() - in_flight)
+            out.append((action, [after], foot))
+        return out
+
+    def still_asleep(
+        self, state: Cluster, taken: Footprint | None, entries: Iterable[tuple[Action, Any]]
+    ) -> list[tuple[Action, Any]]:
+        return still_asleep(self.params, state.net.in_flight(), taken, entries)
+
     def sample_successor(self, state: Cluster, rng: random.Random) -> tuple[Action, Cluster] | None:
         """One successor drawn at random (for random walks): enabled actions are tried
         in a random order until one stays within the bounds."""
@@ -276,6 +306,15 @@ class ImplTarget(BaseTarget[Cluster, Action]):
                 for s, diff in zip(d.allowed, d.differences, strict=True)
             ],
         }
+
+
+def _changed_slots(before: Cluster, after: Cluster) -> int:
+    """The mask of the nodes `after` holds anew (a step replaces only its node's slot)."""
+    mask = 0
+    for k, (was, now) in enumerate(zip(before.slots, after.slots, strict=True)):
+        if was is not now:
+            mask |= 1 << k
+    return mask
 
 
 def _changed_node(action: Action) -> int:

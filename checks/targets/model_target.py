@@ -2,17 +2,29 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Container, Iterable, Sequence
 from functools import partial
 from typing import Any
 
 from checks.broken import of_target
 from checks.engine.target import BaseTarget, Expectation, Property
 from model.actions import Action, action_kind, successors
+from model.independence import Footprint, reduced_successors, still_asleep
 from model.invariants import GOALS, INVARIANTS, STEP_INVARIANTS
 from model.params import BOUND_NAMES as PARAM_BOUNDS
 from model.params import Params, for_cluster
-from model.state import Config, Kind, Msg, MsgType, Role, Server, State, ids, initial_state
+from model.state import (
+    Config,
+    Kind,
+    Msg,
+    MsgType,
+    Role,
+    Server,
+    State,
+    bag_size,
+    ids,
+    initial_state,
+)
 from model.symmetry import symmetric_hash
 from model.variants import VARIANT_BOUNDS, with_variant
 from model.variants import VARIANTS as VARIANT_RULES
@@ -80,6 +92,16 @@ class ModelTarget(BaseTarget[State, Action]):
 
     def successors(self, state: State) -> list[tuple[Action, State]]:
         return successors(self.params, state)
+
+    def reduced_successors(
+        self, state: State, asleep: Container[Action]
+    ) -> list[tuple[Action, list[State], Footprint | None]]:
+        return reduced_successors(self.params, state, asleep)
+
+    def still_asleep(
+        self, state: State, taken: Footprint | None, entries: Iterable[tuple[Action, Any]]
+    ) -> list[tuple[Action, Any]]:
+        return still_asleep(self.params, bag_size(state.network), taken, entries)
 
     def symmetric_fingerprint(self, state: State) -> int:
         return symmetric_hash(state) & _MASK64
