@@ -19,9 +19,10 @@ Figures, each measured in this run:
   command with and without it, on 3 nodes and on 5 (depth 10, `--max-msgs 5`), and the
   cost per state with it (the canonical form, and fewer repeats for the step memo).
 
-The per-transition figures are measured without symmetry, so that they compare the
-explorer's work on one transition with the raw step; symmetry then divides the number
-of states and transitions.
+The per-transition figures are measured without symmetry and without partial-order
+reduction, so that they compare the explorer's work on one transition with the raw
+step; symmetry then divides the number of states and transitions, and partial-order
+reduction the transitions (benchmarks/partial_order.py).
 """
 
 from __future__ import annotations
@@ -97,7 +98,7 @@ def run(report: Report) -> None:
     report("copy + step + fingerprint / raw step", full / raw, "x")
 
     target = build_impl_target()
-    one = explore(target, SearchOptions(max_depth=12, symmetry=False, workers=1))
+    one = explore(target, SearchOptions(max_depth=12, symmetry=False, por=False, workers=1))
     per_transition = one.seconds / one.transitions
     report("explorer per transition (all checks), depth 12", per_transition * 1e6, "us")
     report("explorer per transition / raw step", per_transition / (raw / count), "x")
@@ -111,7 +112,9 @@ def run(report: Report) -> None:
     report("explorer per step carried out / raw step", one.seconds / asked / (raw / count), "x")
     unmemoized = build_impl_target()
     unmemoized.memo = None
-    plain = explore(unmemoized, SearchOptions(max_depth=12, symmetry=False, workers=1))
+    plain = explore(
+        unmemoized, SearchOptions(max_depth=12, symmetry=False, por=False, workers=1)
+    )
     assert plain.distinct_states == one.distinct_states and plain.transitions == one.transitions
     report(
         "explorer per transition without the memo / raw step",
@@ -121,7 +124,9 @@ def run(report: Report) -> None:
     report("step memo speedup (same search)", plain.seconds / one.seconds, "x")
     report("distinct states, default run (depth 12)", one.distinct_states, "states")
     report("distinct states/s, 1 worker", one.states_per_second, "states/s")
-    two = explore(build_impl_target(), SearchOptions(max_depth=12, symmetry=False, workers=2))
+    two = explore(
+        build_impl_target(), SearchOptions(max_depth=12, symmetry=False, por=False, workers=2)
+    )
     report("distinct states/s, 2 workers", two.states_per_second, "states/s")
     report("--workers 2 speedup (wall clock)", one.seconds / two.seconds, "x")
 
@@ -147,7 +152,7 @@ def run(report: Report) -> None:
 
     tree = compiled_tree()
     if tree is not None:
-        argv = ("--depth", "12", "--no-symmetry")
+        argv = ("--depth", "12", "--no-symmetry", "--no-por")
         sources = explore_command(*argv)
         compiled = explore_command(*argv, tree=tree)
         assert compiled["distinct_states"] == sources["distinct_states"]
