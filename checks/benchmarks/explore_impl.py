@@ -112,9 +112,7 @@ def run(report: Report) -> None:
     report("explorer per step carried out / raw step", one.seconds / asked / (raw / count), "x")
     unmemoized = build_impl_target()
     unmemoized.memo = None
-    plain = explore(
-        unmemoized, SearchOptions(max_depth=12, symmetry=False, por=False, workers=1)
-    )
+    plain = explore(unmemoized, SearchOptions(max_depth=12, symmetry=False, por=False, workers=1))
     assert plain.distinct_states == one.distinct_states and plain.transitions == one.transitions
     report(
         "explorer per transition without the memo / raw step",
