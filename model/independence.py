@@ -62,6 +62,8 @@ def concerned_server(action: Action) -> int:
 
 def spent(before: Budget, after: Budget) -> int:
     """The mask of the budget fields that differ between `before` and `after`."""
+    if before is after:  # most steps keep the budget object as it is
+        return 0
     mask = 0
     for k, (was, now) in enumerate(zip(before, after, strict=True)):
         if was != now:

@@ -266,7 +266,8 @@ class Expander:
                         break
                 done: list[tuple[Any, Any]] = []
                 taken_at.append(done)
-                asleep = {action for action, _ in self.asleep[position]}
+                sleeping = self.asleep[position]
+                asleep = {action for action, _ in sleeping} if sleeping else ()
                 for action, afters, footprint in reduced_successors(state, asleep):
                     origin = (position, len(done), footprint)
                     done.append((action, footprint))
