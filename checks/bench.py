@@ -1,5 +1,7 @@
 """`python -m checks.bench [NAME ...]`: runs every benchmark module (or those named)
-and prints its figures.
+and prints its figures. Given more than one, each runs in a process of its own, so that
+no module's figures depend on what an earlier one left in memory (caches, a heap the
+garbage collector walks).
 
 Exit status: 0 done, 2 an unknown benchmark name, 130/143 interrupted.
 """
@@ -8,6 +10,7 @@ from __future__ import annotations
 
 import importlib
 import pkgutil
+import subprocess
 import sys
 import time
 
@@ -30,14 +33,36 @@ def main(argv: list[str] | None = None) -> int:
             file=sys.stderr,
         )
         return 2
+    names = selected or known
     with interruptible():
         try:
-            for name in selected or known:
-                _run_one(name)
+            if len(names) == 1:
+                _run_one(names[0])
+                return 0
+            for name in names:
+                status = _run_apart(name)
+                if status:
+                    return status
         except Interrupted as stop:
             print(f"{PROG}: interrupted by {stop}", file=sys.stderr)
             return stop.exit_status
     return 0
+
+
+def _run_apart(name: str) -> int:
+    """Runs one benchmark module in a process of its own; its exit status. A signal that
+    reaches this process reaches the module's too (Ctrl-C reaches both; else it is
+    passed on), which says it was interrupted: this one then says nothing more."""
+    sys.stdout.flush()
+    child = subprocess.Popen([sys.executable, "-m", "checks.bench", name])
+    try:
+        return child.wait()
+    except Interrupted as stop:
+        try:
+            return child.wait(timeout=5)
+        except subprocess.TimeoutExpired:
+            child.send_signal(stop.signum)
+            return child.wait()
 
 
 def _run_one(name: str) -> None:
