@@ -34,7 +34,7 @@ fewer, and its server's inbox holds no fewer of the messages it retires.
 
 from __future__ import annotations
 
-from collections.abc import Container, Iterable
+from collections.abc import Callable, Container, Iterable
 from typing import Any, NamedTuple
 
 from model.actions import MESSAGE_ACTIONS, Action, enabled, outcomes, servers_within_bounds
@@ -86,6 +86,10 @@ def commute(p: Params, in_flight: int, a: Footprint | None, b: Footprint | None)
     if a is None or b is None or a.servers & b.servers or a.budgets & b.budgets:
         return False
     return in_flight + max(a.growth, 0) + max(b.growth, 0) <= p.max_msgs
+
+
+# `still_asleep` with the parameters and the count in flight of one state given.
+SleepFilter = Callable[[Footprint | None, Iterable[tuple[Action, Any]]], list[tuple[Action, Any]]]
 
 
 def still_asleep(

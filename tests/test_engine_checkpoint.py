@@ -177,3 +177,13 @@ def test_a_checkpoint_of_an_older_format_is_refused(tmp_path: Path):
     level.write_bytes(pickle.dumps(saved))
     with pytest.raises(CheckpointError, match="not a checkpoint of this version"):
         explore(TokensTarget(3, 2), SearchOptions(max_depth=4, resume=str(tmp_path)))
+
+
+def test_a_checkpoint_with_sleep_sets_is_resumed_with_them_only(tmp_path: Path):
+    """A frontier saved with partial-order reduction holds sleep sets: resuming without
+    the reduction (or the other way round) would not give either run's result."""
+    options = SearchOptions(max_depth=3, checkpoint=str(tmp_path), identity=IDENTITY)
+    assert explore(ModelTarget(nodes=3), options).por
+    resume = SearchOptions(max_depth=5, resume=str(tmp_path), identity=IDENTITY, por=False)
+    with pytest.raises(CheckpointError, match="saved with partial-order reduction on"):
+        explore(ModelTarget(nodes=3), resume)

@@ -152,6 +152,7 @@ class Expander:
         # one that led to it, that one's footprint); None for an empty sleep set.
         self.proposed_origin: list[tuple[int, int, Any] | None] = []
         self.taken_at: list[list[tuple[Any, Any]]] = []  # actions taken per position
+        self.sleep_filters: list[Any] = []  # per position: target.sleep_filter(state)
         self.violations: list[FoundViolation] = []
 
     def propose_initial(self) -> Proposals:
@@ -237,6 +238,7 @@ class Expander:
             self.exact_seen.clear()
         target = self.target
         reduced_successors = target.reduced_successors  # type: ignore[attr-defined]
+        sleep_filter = target.sleep_filter  # type: ignore[attr-defined]
         exact_key = target.fingerprint
         symmetric_key = self.key if self.options.symmetry else None
         exact_seen = self.exact_seen
@@ -251,6 +253,7 @@ class Expander:
         states: list[Any] = []
         origins: list[tuple[int, int, Any] | None] = []
         taken_at: list[list[tuple[Any, Any]]] = []
+        filters: list[Any] = []
         kinds: list[str] = []
         taken: Counter[str] = Counter()
         stop_at_violation = not self.options.keep_going
@@ -266,6 +269,7 @@ class Expander:
                         break
                 done: list[tuple[Any, Any]] = []
                 taken_at.append(done)
+                filters.append(sleep_filter(state))
                 sleeping = self.asleep[position]
                 asleep = {action for action, _ in sleeping} if sleeping else ()
                 for action, afters, footprint in reduced_successors(state, asleep):
@@ -310,6 +314,7 @@ class Expander:
         self.proposed, self.proposed_kinds, self.proposed_states = proposed, kinds_proposed, states
         self.proposed_origin = origins
         self.taken_at = taken_at
+        self.sleep_filters = filters
         return report
 
     def _sleep_set(self, proposal: int) -> SleepSet:
@@ -318,10 +323,11 @@ class Expander:
         if origin is None:
             return ()
         position, before, footprint = origin
-        state = self.frontier[position][1]
-        candidates = [*self.taken_at[position][:before], *self.asleep[position]]
-        still_asleep = self.target.still_asleep  # type: ignore[attr-defined]
-        return tuple(still_asleep(state, footprint, candidates))
+        asleep = self.asleep[position]
+        if footprint is None or not (before or asleep):
+            return ()
+        candidates = [*self.taken_at[position][:before], *asleep]
+        return tuple(self.sleep_filters[position](footprint, candidates))
 
     def accept(
         self,
@@ -345,6 +351,7 @@ class Expander:
         self.frontier = []
         self.asleep = []
         self.taken_at = []
+        self.sleep_filters = []
         report = self._take(
             [proposed[i] for i in keep],
             [kinds[i] for i in keep],

@@ -20,12 +20,12 @@ Optional members the engine and `python -m checks.explore` use when a target has
 - `sample_successor(state, rng) -> (action, state) | None`: one successor drawn with
   `rng`, without computing the others (random walks use it when present).
 - `reduced_successors(state, asleep) -> [(action, [state, ...], footprint)]` and
-  `still_asleep(state, footprint, entries) -> entries`: partial-order reduction
+  `sleep_filter(state) -> (footprint, entries) -> entries`: partial-order reduction
   (expansion.py). The first gives `successors` grouped by action, without the actions in
-  `asleep`, each with its footprint (None: it commutes with nothing); the second, of the
-  (action, footprint) entries possible in `state`, those that commute with an action of
-  that footprint there. The model and the implementation target give both, over
-  `model/independence.py`.
+  `asleep`, each with its footprint (None: it commutes with nothing); the second a
+  function that keeps, of (action, footprint) entries possible in `state`, those that
+  commute there with an action of that footprint. The model and the implementation
+  target give both, over `model/independence.py`.
 - `close()`: undoes what building the target changed in the process (a mutant patched
   into `raft_ref`); `python -m checks.explore` calls it once the run is over
   (`close_target`), and so must any other code that builds such a target.

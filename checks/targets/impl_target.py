@@ -10,7 +10,7 @@ the model's goals on abstract states.
 from __future__ import annotations
 
 import random
-from collections.abc import Container, Iterable, Iterator, Sequence
+from collections.abc import Container, Iterator, Sequence
 from functools import partial
 from typing import Any
 
@@ -40,7 +40,7 @@ from model.actions import (
     servers_within_bounds,
     within_bounds,
 )
-from model.independence import Footprint, footprint, spent, still_asleep
+from model.independence import Footprint, SleepFilter, footprint, spent, still_asleep
 from model.invariants import GOALS, INVARIANTS, STEP_INVARIANTS
 from model.params import SNAPSHOT_LABEL_QUIRK, Params, for_cluster
 from model.symmetry import canonical_perms
@@ -191,10 +191,8 @@ class ImplTarget(BaseTarget[Cluster, Action]):
             out.append((action, [after], foot))
         return out
 
-    def still_asleep(
-        self, state: Cluster, taken: Footprint | None, entries: Iterable[tuple[Action, Any]]
-    ) -> list[tuple[Action, Any]]:
-        return still_asleep(self.params, state.net.in_flight(), taken, entries)
+    def sleep_filter(self, state: Cluster) -> SleepFilter:
+        return partial(still_asleep, self.params, state.net.in_flight())
 
     def sample_successor(self, state: Cluster, rng: random.Random) -> tuple[Action, Cluster] | None:
         """One successor drawn at random (for random walks): enabled actions are tried

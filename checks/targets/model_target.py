@@ -2,14 +2,14 @@
 
 from __future__ import annotations
 
-from collections.abc import Container, Iterable, Sequence
+from collections.abc import Container, Sequence
 from functools import partial
 from typing import Any
 
 from checks.broken import of_target
 from checks.engine.target import BaseTarget, Expectation, Property
 from model.actions import Action, action_kind, successors
-from model.independence import Footprint, reduced_successors, still_asleep
+from model.independence import Footprint, SleepFilter, reduced_successors, still_asleep
 from model.invariants import GOALS, INVARIANTS, STEP_INVARIANTS
 from model.params import BOUND_NAMES as PARAM_BOUNDS
 from model.params import Params, for_cluster
@@ -98,10 +98,8 @@ class ModelTarget(BaseTarget[State, Action]):
     ) -> list[tuple[Action, list[State], Footprint | None]]:
         return reduced_successors(self.params, state, asleep)
 
-    def still_asleep(
-        self, state: State, taken: Footprint | None, entries: Iterable[tuple[Action, Any]]
-    ) -> list[tuple[Action, Any]]:
-        return still_asleep(self.params, bag_size(state.network), taken, entries)
+    def sleep_filter(self, state: State) -> SleepFilter:
+        return partial(still_asleep, self.params, bag_size(state.network))
 
     def symmetric_fingerprint(self, state: State) -> int:
         return symmetric_hash(state) & _MASK64
