@@ -207,13 +207,8 @@ def outcomes(p: Params, state: State, action: Action) -> list[State]:
 # these outcomes are computed once per (step, server, arguments) and remembered.
 
 
-def _applied(p: Params, i: int, s: Server, sent: list[Msg]) -> Outcome:
-    """Server `i` after its application loop has run."""
-    return srv.apply_committed(p, i, s, sent)
-
-
 def _campaigned(p: Params, s: Server, i: int) -> list[Outcome]:
-    return [_applied(p, i, *srv.campaign(p, i, s, p.pre_vote))]
+    return [srv.apply_committed(p, i, *srv.campaign(p, i, s, p.pre_vote))]
 
 
 def _heartbeats(p: Params, s: Server, i: int) -> list[Outcome]:
@@ -223,11 +218,11 @@ def _heartbeats(p: Params, s: Server, i: int) -> list[Outcome]:
 def _proposed(p: Params, s: Server, i: int, entry: Entry) -> list[Outcome]:
     if s.transferee:
         return [(s, [])]  # dropped while handing over
-    return [_applied(p, i, *srv.propose(p, i, s, entry))]
+    return [srv.apply_committed(p, i, *srv.propose(p, i, s, entry))]
 
 
 def _transferred(p: Params, s: Server, i: int, j: int) -> list[Outcome]:
-    return [_applied(p, i, *srv.transfer_leader(p, i, s, j))]
+    return [srv.apply_committed(p, i, *srv.transfer_leader(p, i, s, j))]
 
 
 def _compacted(p: Params, s: Server, i: int) -> list[Outcome]:
@@ -243,11 +238,11 @@ def _snapshot_reported(p: Params, s: Server, i: int, j: int, delivered: bool) ->
 
 
 def _restarted(p: Params, s: Server, i: int) -> list[Outcome]:
-    return [_applied(p, i, srv.restart(p, i, s), [])]
+    return [srv.apply_committed(p, i, srv.restart(p, i, s), [])]
 
 
-def _received(p: Params, s: Server, m: Msg) -> list[Outcome]:
-    return [_applied(p, m.dst, *outcome) for outcome in srv.receive(p, s, m)]
+def _received(p: Params, s: Server, i: int, m: Msg) -> list[Outcome]:
+    return [srv.apply_committed(p, i, *outcome) for outcome in srv.receive(p, s, m)]
 
 
 LocalStep = Callable[..., list[Outcome]]
@@ -314,7 +309,7 @@ def _read_index(p: Params, state: State, i: int) -> list[State]:
     budget = state.budget._replace(reads=state.budget.reads + 1)
     required = max(s.commit for s in state.servers)
     s, sent = srv.read_index(p, i, state.servers[i - 1], budget.reads, required, i)
-    return [_put(p, state, i, *_applied(p, i, s, sent), budget=budget)]
+    return [_put(p, state, i, *srv.apply_committed(p, i, s, sent), budget=budget)]
 
 
 def _transfer_leader(p: Params, state: State, i: int, j: int) -> list[State]:
@@ -351,11 +346,7 @@ def _restart(p: Params, state: State, i: int) -> list[State]:
 
 
 def _deliver(p: Params, state: State, m: Msg) -> list[State]:
-    i = m.dst
-    return [
-        _put(p, state, i, s, sent, consumed=m)
-        for s, sent in _local(p, _received, state.servers[i - 1], m)
-    ]
+    return _at(p, state, m.dst, _received, m, consumed=m)
 
 
 def _drop(p: Params, state: State, m: Msg) -> list[State]:

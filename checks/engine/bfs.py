@@ -336,7 +336,7 @@ class BreadthFirstSearch:
         reached twice in a level keeps no sleep set (see expansion.py)."""
         if not self.reduced or len(proposals) < 2:
             return [[] for _ in proposals]
-        keys = [[(fp & MASK) or ZERO_STANDS_FOR for fp in p.fingerprints] for p in proposals]
+        keys = _table_keys(proposals)
         seen: set[int] = set()
         twice: set[int] = set()
         for mine in keys:
@@ -402,7 +402,7 @@ class BreadthFirstSearch:
         proposals: list[Proposals],
     ) -> tuple[list[list[int]], list[list[int]]]:
         """`_deduplicate` with the visited set held by the pool (sharded over actors)."""
-        keys = [[(fp & MASK) or ZERO_STANDS_FOR for fp in p.fingerprints] for p in proposals]
+        keys = _table_keys(proposals)
         accepted = sharded(keys)
         if accepted is None:
             accepted = [[] for _ in proposals]
@@ -534,6 +534,11 @@ class BreadthFirstSearch:
         outcome.goals = dict(self.checks.goal_depth)
         outcome.collision = collision_probability(self.distinct, outcome.transitions)
         outcome.coverage = dict(sorted(outcome.coverage.items()))
+
+
+def _table_keys(proposals: list[Proposals]) -> list[list[int]]:
+    """Each expander's proposals as visited-table keys."""
+    return [[(fp & MASK) or ZERO_STANDS_FOR for fp in p.fingerprints] for p in proposals]
 
 
 def _deal(frontiers: list[list[FrontierItem]], size: int) -> list[list[FrontierItem]]:

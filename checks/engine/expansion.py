@@ -28,7 +28,7 @@ from __future__ import annotations
 import pickle
 import traceback
 from collections import Counter
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -172,9 +172,7 @@ class Expander:
         """Expands the frontier; proposes successors not yet proposed in this level."""
         if self.reduced:
             return self._expand_reduced(tick)
-        self.violations = []
-        if len(self.exact_seen) > EXACT_CACHE:
-            self.exact_seen.clear()
+        self._start_level()
         successors = self.target.successors
         fingerprint = self.dedup_key
         action_kind = self.target.action_kind
@@ -196,13 +194,7 @@ class Expander:
         report = Proposals(proposed, positions, self.violations)
         position = 0
         try:
-            for position, (_fp, state) in enumerate(self.frontier):
-                if not position % PROGRESS_EVERY:
-                    taken.update(kinds)
-                    kinds.clear()
-                    if tick(position, taken.total()):
-                        report.stopped = True
-                        break
+            for position, state in self._frontier(tick, kinds, taken, report):
                 for action, after in successors(state):
                     kind = action_kind(action)
                     note_kind(kind)
@@ -222,20 +214,49 @@ class Expander:
                     break
         except Exception as error:
             report.crash = Crash(self.frontier[position][0], True, describe_error(error))
-        taken.update(kinds)
-        report.taken = dict(taken)
-        self.proposed, self.proposed_kinds, self.proposed_states = proposed, kinds_proposed, states
+        self._end_level(report, kinds, taken, kinds_proposed, states)
         self.proposed_origin = [None] * len(proposed)
         return report
+
+    def _start_level(self) -> None:
+        self.violations = []
+        if len(self.exact_seen) > EXACT_CACHE:
+            self.exact_seen.clear()
+
+    def _frontier(
+        self, tick: Tick, kinds: list[str], taken: Counter[str], report: Proposals
+    ) -> Iterator[tuple[int, Any]]:
+        """The frontier's (position, state), counting the transitions taken (`kinds`) into
+        `taken` and calling `tick` every PROGRESS_EVERY states; stops when it says so."""
+        for position, (_fp, state) in enumerate(self.frontier):
+            if not position % PROGRESS_EVERY:
+                taken.update(kinds)
+                kinds.clear()
+                if tick(position, taken.total()):
+                    report.stopped = True
+                    return
+            yield position, state
+
+    def _end_level(
+        self,
+        report: Proposals,
+        kinds: list[str],
+        taken: Counter[str],
+        kinds_proposed: list[str | None],
+        states: list[Any],
+    ) -> None:
+        """Counts the last transitions taken and keeps the level's proposals."""
+        taken.update(kinds)
+        report.taken = dict(taken)
+        self.proposed = report.fingerprints
+        self.proposed_kinds, self.proposed_states = kinds_proposed, states
 
     def _expand_reduced(self, tick: Tick) -> Proposals:
         """`expand` with sleep sets: the actions in a state's sleep set are not taken.
         A successor's sleep set (made in `accept`, for new states only) holds the actions
         taken before the one that led to it from the same state, and those of that
         state's own, that commute with that one."""
-        self.violations = []
-        if len(self.exact_seen) > EXACT_CACHE:
-            self.exact_seen.clear()
+        self._start_level()
         target = self.target
         reduced_successors = target.reduced_successors  # type: ignore[attr-defined]
         sleep_filter = target.sleep_filter  # type: ignore[attr-defined]
@@ -260,13 +281,7 @@ class Expander:
         report = Proposals(proposed, positions, self.violations)
         position = 0
         try:
-            for position, (_fp, state) in enumerate(self.frontier):
-                if not position % PROGRESS_EVERY:
-                    taken.update(kinds)
-                    kinds.clear()
-                    if tick(position, taken.total()):
-                        report.stopped = True
-                        break
+            for position, state in self._frontier(tick, kinds, taken, report):
                 done: list[tuple[Any, Any]] = []
                 taken_at.append(done)
                 filters.append(sleep_filter(state))
@@ -309,9 +324,7 @@ class Expander:
                     break
         except Exception as error:
             report.crash = Crash(self.frontier[position][0], True, describe_error(error))
-        taken.update(kinds)
-        report.taken = dict(taken)
-        self.proposed, self.proposed_kinds, self.proposed_states = proposed, kinds_proposed, states
+        self._end_level(report, kinds, taken, kinds_proposed, states)
         self.proposed_origin = origins
         self.taken_at = taken_at
         self.sleep_filters = filters
