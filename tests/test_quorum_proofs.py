@@ -418,3 +418,37 @@ def test_parallel_run_returns_results_in_order() -> None:
     assert [r.prop.name for r in results] == [p.name for p in props]
     assert all(r.as_expected for r in results)
     assert report.all_as_expected(results)
+
+
+class _PoolBrokenDuringSubmit:
+    """A pool whose worker died while `submit` was starting another one."""
+
+    def __init__(self, *_: object, **__: object) -> None:
+        self._broken: str | bool = False
+        self._processes: dict[int, object] = {}
+
+    def submit(self, *_: object) -> object:
+        self._broken = "A child process terminated abruptly"
+        raise OSError("handle is closed")
+
+    def shutdown(self, wait: bool, cancel_futures: bool) -> None:
+        pass
+
+
+class _PoolFailingWhole(_PoolBrokenDuringSubmit):
+    def submit(self, *_: object) -> object:
+        raise OSError("too many open files")
+
+
+def test_a_worker_that_dies_while_another_starts_is_reported_as_a_dead_worker(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from checks.quorum import runner
+
+    monkeypatch.setattr(runner, "ProcessPoolExecutor", _PoolBrokenDuringSubmit)
+    with pytest.raises(runner.WorkerDied):
+        run(all_properties()[:4], jobs=2)
+    # An error of the machine itself, with the pool intact, is not dressed up as one.
+    monkeypatch.setattr(runner, "ProcessPoolExecutor", _PoolFailingWhole)
+    with pytest.raises(OSError, match="too many open files"):
+        run(all_properties()[:4], jobs=2)

@@ -60,6 +60,9 @@ def run(
     return [by_key[p.family, p.name] for p in props]
 
 
+_DIED = "a worker process died before deciding its properties"
+
+
 class WorkerDied(Exception):
     """A worker process ended without deciding its batch (killed, out of memory)."""
 
@@ -85,7 +88,13 @@ def _run_in_workers(props: Sequence[Obligation], jobs: int, sink: list[Result]) 
         for future in futures:
             sink.extend(future.result())
     except BrokenProcessPool:
-        raise WorkerDied("a worker process died before deciding its properties") from None
+        raise WorkerDied(_DIED) from None
+    except OSError:
+        # A worker that dies while `submit` starts another one breaks the pool under it:
+        # the new process is handed the pool's queue after the pool has closed it.
+        if not getattr(pool, "_broken", False):
+            raise
+        raise WorkerDied(_DIED) from None
     finally:
         _stop(pool)
 
