@@ -89,9 +89,9 @@ def _run_in_workers(props: Sequence[Obligation], jobs: int, sink: list[Result]) 
             sink.extend(future.result())
     except BrokenProcessPool:
         raise WorkerDied(_DIED) from None
-    except OSError:
-        # A worker that dies while `submit` starts another one breaks the pool under it:
-        # the new process is handed the pool's queue after the pool has closed it.
+    except (OSError, RuntimeError):
+        # A worker that dies during `submit` breaks the pool under it: `submit` then
+        # finds the pool shut, or hands a new process the queue the pool has closed.
         if not getattr(pool, "_broken", False):
             raise
         raise WorkerDied(_DIED) from None
