@@ -9,6 +9,7 @@ import signal
 import subprocess
 import sys
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -166,6 +167,45 @@ def test_a_checkpoint_without_its_parent_log_is_refused(tmp_path: Path):
     (tmp_path / "parents.bin").write_bytes(b"")
     with pytest.raises(CheckpointError, match="damaged checkpoint"):
         explore(TokensTarget(3, 2), SearchOptions(max_depth=4, resume=str(tmp_path)))
+
+
+def _cut_to_a_whole_slot(path: Path) -> None:
+    path.write_bytes(path.read_bytes()[: 8 * 1009])  # a prime count of slots
+
+
+def _cut_mid_slot(path: Path) -> None:
+    path.write_bytes(path.read_bytes()[:-3])
+
+
+def _another_table(path: Path) -> None:
+    data = bytearray(path.read_bytes())
+    data[:8] = bytes(8) if any(data[:8]) else (12345).to_bytes(8, "little")
+    path.write_bytes(bytes(data))
+
+
+def _garbage(path: Path) -> None:
+    path.write_bytes(bytes(range(256)) * 7)
+
+
+@pytest.mark.parametrize(
+    ("name", "damage"),
+    [
+        ("visited.bin", _cut_to_a_whole_slot),
+        ("visited.bin", _cut_mid_slot),
+        ("visited.bin", _another_table),
+        ("level.pickle", _cut_mid_slot),
+        ("level.pickle", _garbage),
+    ],
+)
+def test_a_damaged_checkpoint_is_refused(tmp_path: Path, name: str, damage: Any):
+    """A visited table cut short or changed would make the resumed search explore other
+    states than it says: it is refused, as a damaged level file is."""
+    options = SearchOptions(max_depth=6, checkpoint=str(tmp_path), identity=IDENTITY)
+    explore(ModelTarget(nodes=3), options)
+    damage(tmp_path / name)
+    resume = SearchOptions(max_depth=7, resume=str(tmp_path), identity=IDENTITY)
+    with pytest.raises(CheckpointError, match="damaged checkpoint"):
+        explore(ModelTarget(nodes=3), resume)
 
 
 def test_a_checkpoint_of_an_older_format_is_refused(tmp_path: Path):

@@ -69,12 +69,14 @@ def load(directory: Path, options: SearchOptions) -> tuple[Checkpoint, Fingerpri
     try:
         with (directory / LEVEL).open("rb") as file:
             saved = pickle.load(file)
-        if not isinstance(saved, Checkpoint) or saved.format != FORMAT:
+        if not isinstance(saved, Checkpoint) or getattr(saved, "format", None) != FORMAT:
             raise CheckpointError(f"{directory}: not a checkpoint of this version")
         table = FingerprintTable.load(directory / VISITED, saved.table_count)
+    except CheckpointError:
+        raise
     except FileNotFoundError as error:
         raise CheckpointError(f"{directory}: no checkpoint there ({error.filename})") from None
-    except (OSError, pickle.UnpicklingError, EOFError, AttributeError) as error:
+    except Exception as error:  # damaged bytes make pickle raise almost anything
         raise CheckpointError(f"{directory}: damaged checkpoint ({error})") from None
     if saved.identity != options.identity:
         raise CheckpointError(

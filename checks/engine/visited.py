@@ -135,13 +135,21 @@ class FingerprintTable:
 
     @classmethod
     def load(cls, path: Path, count: int) -> FingerprintTable:
+        """The table `save` wrote to `path`, holding `count` keys; ValueError if the file
+        is not such a table (cut short, or another table's)."""
         table = cls.__new__(cls)
         table._slots = array("Q")
+        size = path.stat().st_size
         with path.open("rb") as file:
-            table._slots.fromfile(file, path.stat().st_size // 8)
+            table._slots.fromfile(file, size // 8)
         table._size = len(table._slots)
         table._limit = int(table._size * MAX_LOAD)
         table.count = count
+        if size % 8 or table._size < 3 or next_prime(table._size) != table._size:
+            raise ValueError(f"{path.name} is not a table of {cls.SLOT_BYTES}-byte slots")
+        keys = table.keys()
+        if len(keys) != count or not all(key in table for key in keys):
+            raise ValueError(f"{path.name} holds {len(keys):,} keys, not the {count:,} saved")
         return table
 
 
