@@ -146,7 +146,7 @@ class FingerprintTable:
         table._limit = int(table._size * MAX_LOAD)
         table.count = count
         if size % 8 or table._size < 3 or next_prime(table._size) != table._size:
-            raise ValueError(f"{path.name} is not a table of {cls.SLOT_BYTES}-byte slots")
+            raise ValueError(f"{path.name} is not a whole table ({size:,} bytes)")
         keys = table.keys()
         if len(keys) != count or not all(key in table for key in keys):
             raise ValueError(f"{path.name} holds {len(keys):,} keys, not the {count:,} saved")
