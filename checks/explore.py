@@ -97,10 +97,7 @@ def _names(
 
 def _seconds(text: str) -> float:
     """An argparse type: a positive number of seconds."""
-    try:
-        value = float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected seconds, got {text!r}") from None
+    value = _number_of_seconds(text)
     if not value > 0:
         raise argparse.ArgumentTypeError(f"must be positive, got {text!r}")
     return value
@@ -108,7 +105,17 @@ def _seconds(text: str) -> float:
 
 def _seconds_or_zero(text: str) -> float:
     """An argparse type: a number of seconds, zero allowed."""
-    return 0.0 if text.strip() in ("0", "0.0") else _seconds(text)
+    value = _number_of_seconds(text)
+    if not value >= 0:
+        raise argparse.ArgumentTypeError(f"must be 0 or more, got {text!r}")
+    return value
+
+
+def _number_of_seconds(text: str) -> float:
+    try:
+        return float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected seconds, got {text!r}") from None
 
 
 def _size(text: str) -> int:
