@@ -15,7 +15,7 @@ import sys
 import time
 
 from checks import benchmarks
-from checks.cli_io import Interrupted, emit, interruptible
+from checks.cli_io import Interrupted, emit, interruptible, print_error
 
 PROG = "python -m checks.bench"
 
@@ -28,10 +28,7 @@ def main(argv: list[str] | None = None) -> int:
         return 0
     unknown = [name for name in selected if name not in known]
     if unknown:
-        print(
-            f"{PROG}: error: no benchmark {unknown[0]!r} (known: {', '.join(known)})",
-            file=sys.stderr,
-        )
+        print_error(PROG, f"no benchmark {unknown[0]!r} (known: {', '.join(known)})")
         return 2
     names = selected or known
     with interruptible():

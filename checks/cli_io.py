@@ -1,5 +1,8 @@
 """What every command does at its edges, so that no result is lost there.
 
+- Usage mistakes: `OneLineParser` raises `UsageError` instead of printing a usage block
+  and exiting; the command prints it with `print_error` (one line, `PROG: error: ...`)
+  and exits with status 2.
 - Result files: `probe_writable` refuses an unwritable path before a run starts;
   `write_result` turns a failed write after the run into `OutputError`, one line that
   names the path (the summary has been printed by then).
@@ -12,6 +15,7 @@
 
 from __future__ import annotations
 
+import argparse
 import contextlib
 import os
 import signal
@@ -19,16 +23,36 @@ import sys
 from collections.abc import Iterator
 from pathlib import Path
 from types import FrameType
+from typing import NoReturn
 
 __all__ = [
     "Interrupted",
+    "OneLineParser",
     "OutputError",
+    "UsageError",
     "emit",
     "interruptible",
+    "print_error",
     "probe_writable",
     "probe_writable_dir",
     "write_result",
 ]
+
+
+class UsageError(Exception):
+    """A user's mistake on the command line: reported in one line, exit status 2."""
+
+
+class OneLineParser(argparse.ArgumentParser):
+    """argparse with its errors raised as UsageError: no usage block, no exit of its own."""
+
+    def error(self, message: str) -> NoReturn:
+        raise UsageError(message)
+
+
+def print_error(prog: str, error: object) -> None:
+    """The one line on stderr that reports a mistake or a failure of command `prog`."""
+    print(f"{prog}: error: {error}", file=sys.stderr)
 
 
 class OutputError(Exception):

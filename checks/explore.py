@@ -19,9 +19,17 @@ import sys
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, NoReturn
+from typing import Any
 
-from checks.cli_io import OutputError, emit, probe_writable, write_result
+from checks.cli_io import (
+    OneLineParser,
+    OutputError,
+    UsageError,
+    emit,
+    print_error,
+    probe_writable,
+    write_result,
+)
 from checks.engine.checkpoint import CheckpointError
 from checks.engine.counterexample import (
     explain_violation,
@@ -46,17 +54,6 @@ DEFAULT_WALKS = 1000
 DEFAULT_WORKERS = 2  # the machine this is made for has two cores
 EXIT_MEMORY = 3  # --max-memory stopped the search before its end
 EXIT_OUTPUT = 2  # a result file could not be written (`report`)
-
-
-class UsageError(Exception):
-    """A user's mistake on the command line: reported in one line, exit status 2."""
-
-
-class OneLineParser(argparse.ArgumentParser):
-    """argparse with its errors as one line (no usage block) and no exit of its own."""
-
-    def error(self, message: str) -> NoReturn:
-        raise UsageError(message)
 
 
 def _count(minimum: int) -> Callable[[str], int]:
@@ -558,7 +555,7 @@ def report(run: Run, outcome: SearchOutcome) -> int:
         except OutputError as error:
             failure = failure or str(error)
     if failure is not None:
-        print(f"{PROG}: error: {failure}", file=sys.stderr)
+        print_error(PROG, failure)
         return EXIT_OUTPUT
     return 1 if outcome.violations else 0
 
@@ -625,7 +622,7 @@ def main(
             status = report(run, outcome)
         return status if status == EXIT_OUTPUT else exit_code(outcome, guard)
     except (UsageError, UnsupportedOptions, CheckpointError) as error:
-        print(f"{PROG}: error: {error}", file=sys.stderr)
+        print_error(PROG, error)
         return 2
     except (InitialStatesError, WorkerError, ReplayError) as error:
         print(f"{PROG}: internal error: {error}", file=sys.stderr)
@@ -637,7 +634,7 @@ def main(
         sys.stdout = open(os.devnull, "w")  # noqa: SIM115 (stays open until exit)
         return 1
     except OSError as error:
-        print(f"{PROG}: error: {error.strerror or error}: {error.filename}", file=sys.stderr)
+        print_error(PROG, f"{error.strerror or error}: {error.filename}")
         return 2
     except SystemExit as stop:  # --help
         return stop.code if isinstance(stop.code, int) else 0

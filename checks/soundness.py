@@ -10,7 +10,6 @@ every run ends with no violation. `--quick` runs the part the default test suite
 
 from __future__ import annotations
 
-import argparse
 import json
 import subprocess
 import sys
@@ -20,6 +19,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
+from checks.cli_io import OneLineParser, UsageError, print_error
 from model.params import CHANGE_RULES, SNAPSHOT_LABEL_QUIRK
 
 PROG = "python -m checks.soundness"
@@ -140,11 +140,15 @@ def run_one(run: GateRun, out: Path) -> GateResult:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog=PROG, description=__doc__.split("\n\n")[0])
+    parser = OneLineParser(prog=PROG, description=__doc__.split("\n\n")[0])
     parser.add_argument("--quick", action="store_true", help="only the default test suite's part")
     parser.add_argument("--list", action="store_true", help="print the command lines and stop")
     parser.add_argument("--only", metavar="TEXT", help="only the runs whose name contains TEXT")
-    args = parser.parse_args(argv)
+    try:
+        args = parser.parse_args(argv)
+    except UsageError as error:
+        print_error(PROG, error)
+        return 2
     runs = [r for r in gate_runs() if r.quick == args.quick]
     if args.only:
         runs = [r for r in runs if args.only in r.name]

@@ -156,7 +156,9 @@ def test_conformance_interrupted_summarizes_the_scenarios_run(
     code, out, err = _interrupted(signum, 2, "checks.conformance", *args)
     assert code == status
     assert "Traceback" not in err
-    assert err.strip() == f"interrupted by {signal.Signals(signum).name}"
+    assert (
+        err.strip() == f"python -m checks.conformance: interrupted by {signal.Signals(signum).name}"
+    )
     assert out.strip().splitlines()[-1].endswith("(interrupted)")
     document = json.loads(summary.read_text())
     assert document["interrupted"] is True

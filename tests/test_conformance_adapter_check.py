@@ -125,4 +125,7 @@ def test_an_adapter_that_does_not_start_is_one_wrong_line_and_exit_1(
 
 def test_an_empty_adapter_command_is_a_usage_error(capsys: pytest.CaptureFixture[str]) -> None:
     assert cli.main(["--check-adapter", ""]) == 2
-    assert capsys.readouterr().err.strip() == "error: --check-adapter needs the adapter's command"
+    assert (
+        capsys.readouterr().err.strip()
+        == "python -m checks.conformance: error: --check-adapter needs the adapter's command"
+    )

@@ -26,7 +26,9 @@ def _cli(*args: str) -> subprocess.CompletedProcess[str]:
 def test_bad_flag_is_a_one_line_usage_error() -> None:
     done = _cli("--impl", "raft_ref", "--bogus")
     assert done.returncode == 2
-    assert done.stderr.startswith("error: unrecognized arguments: --bogus")
+    assert done.stderr.startswith(
+        "python -m checks.conformance: error: unrecognized arguments: --bogus"
+    )
     assert len(done.stderr.strip().splitlines()) == 1
     assert "Traceback" not in done.stderr
 
@@ -34,10 +36,19 @@ def test_bad_flag_is_a_one_line_usage_error() -> None:
 @pytest.mark.parametrize(
     ("args", "message"),
     [
-        ([], "error: give --impl, --adapter or --check-adapter"),
-        (["--impl", "raft_ref", "--scenario", "no_such"], "error: no scenario 'no_such'"),
-        (["--impl", "raft_ref", "--random", "-1"], "error: --random must be >= 0"),
-        (["--impl", "nope"], "error: argument --impl: invalid choice"),
+        ([], "python -m checks.conformance: error: give --impl, --adapter or --check-adapter"),
+        (
+            ["--impl", "raft_ref", "--scenario", "no_such"],
+            "python -m checks.conformance: error: no scenario 'no_such'",
+        ),
+        (
+            ["--impl", "raft_ref", "--random", "-1"],
+            "python -m checks.conformance: error: --random must be >= 0",
+        ),
+        (
+            ["--impl", "nope"],
+            "python -m checks.conformance: error: argument --impl: invalid choice",
+        ),
     ],
 )
 def test_usage_errors_exit_2(
@@ -54,7 +65,7 @@ def test_malformed_scenario_file_exits_2_naming_the_line(
     bad = tmp_path / "bad.scn"
     bad.write_text("cluster\ncampaign one\n")
     assert cli.main(["--impl", "raft_ref", "--scenario", str(bad)]) == 2
-    assert capsys.readouterr().err.startswith("error: bad:2:")
+    assert capsys.readouterr().err.startswith("python -m checks.conformance: error: bad:2:")
 
 
 def test_passing_run_exits_0_and_writes_json(
@@ -107,7 +118,9 @@ def test_a_missing_adapter_is_an_error_naming_the_reason(
     _without_raft_rs(monkeypatch)
     assert cli.main(["--impl", "raft-rs", "--scenario", "election_basic"]) == 2
     captured = capsys.readouterr()
-    assert captured.err.startswith("error: raft-rs: 'cargo' is not installed")
+    assert captured.err.startswith(
+        "python -m checks.conformance: error: raft-rs: 'cargo' is not installed"
+    )
     assert "--skip-missing" in captured.err
     assert len(captured.err.strip().splitlines()) == 1 and captured.out == ""
 

@@ -146,6 +146,6 @@ def test_an_adapter_behind_a_shell_script_is_killed_as_a_group(tmp_path: Path) -
 def test_an_empty_or_unsplittable_adapter_command_is_a_usage_error(command: str) -> None:
     done = _cli("--adapter", command, "--scenario", "election_basic")
     assert done.returncode == 2
-    assert done.stderr.startswith("error: --adapter")
+    assert done.stderr.startswith("python -m checks.conformance: error: --adapter")
     assert len(done.stderr.strip().splitlines()) == 1
     assert "Traceback" not in done.stderr

@@ -194,7 +194,8 @@ def test_the_model_check_flag_is_refused_in_strict_mode(
 ) -> None:
     assert cli.main(["--impl", "raft_ref", "--mode", "strict", "--model-check"]) == 2
     assert capsys.readouterr().err == (
-        "error: --model-check and --no-model-check apply to protocol mode only\n"
+        "python -m checks.conformance: error: "
+        "--model-check and --no-model-check apply to protocol mode only\n"
     )
 
 

@@ -17,9 +17,12 @@ from pathlib import Path
 
 from checks.cli_io import (
     Interrupted,
+    OneLineParser,
     OutputError,
+    UsageError,
     emit,
     interruptible,
+    print_error,
     probe_writable,
     probe_writable_dir,
     write_result,
@@ -45,18 +48,12 @@ DEFAULT_MODES = {"etcd": "protocol", "raft-rs-0.7": "protocol"}
 MAX_TIMEOUT = 86400.0  # a day: beyond it select() cannot wait
 
 
-class UsageError(Exception):
-    pass
-
-
-class _Parser(argparse.ArgumentParser):
-    def error(self, message: str) -> None:  # type: ignore[override]
-        raise UsageError(message)
+PROG = "python -m checks.conformance"
 
 
 def _parser() -> argparse.ArgumentParser:
-    p = _Parser(
-        prog="python -m checks.conformance",
+    p = OneLineParser(
+        prog=PROG,
         description="Play Raft scenarios through an adapter and compare with raft_ref.",
     )
     target = p.add_mutually_exclusive_group()
@@ -222,7 +219,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         try:
             return _main(argv)
         except Interrupted as stop:  # before or after the run: nothing to summarize
-            print(f"interrupted by {stop}", file=sys.stderr)
+            print(f"{PROG}: interrupted by {stop}", file=sys.stderr)
             return stop.exit_status
 
 
@@ -253,7 +250,7 @@ def _main(argv: Sequence[str] | None) -> int:
         scenarios = itertools.chain(corpus, _random_scenarios(args))
         _check_outputs(args)
     except UsageError as exc:
-        print(f"error: {exc}", file=sys.stderr)
+        print_error(PROG, exc)
         return 2
     try:
         session = implementation_session(
@@ -263,7 +260,7 @@ def _main(argv: Sequence[str] | None) -> int:
         if args.skip_missing:
             emit(f"skipping {exc}")
             return 0
-        print(f"error: {exc} (--skip-missing skips it)", file=sys.stderr)
+        print_error(PROG, f"{exc} (--skip-missing skips it)")
         return 2
     summary = RunSummary(session.name, mode)
     interrupted: Interrupted | None = None
@@ -280,11 +277,11 @@ def _main(argv: Sequence[str] | None) -> int:
         )
     except Interrupted as stop:
         interrupted = stop
-        print(f"interrupted by {stop}", file=sys.stderr)
+        print(f"{PROG}: interrupted by {stop}", file=sys.stderr)
     try:
         _report(summary, mode, args.json, interrupted is not None)
     except OutputError as exc:
-        print(f"error: {exc}", file=sys.stderr)
+        print_error(PROG, exc)
         return 2
     if interrupted is not None:
         return interrupted.exit_status

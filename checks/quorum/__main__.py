@@ -16,13 +16,15 @@ import sys
 import time
 from collections.abc import Sequence
 from pathlib import Path
-from typing import NoReturn
 
 from checks.cli_io import (
     Interrupted,
+    OneLineParser,
     OutputError,
+    UsageError,
     emit,
     interruptible,
+    print_error,
     probe_writable,
     probe_writable_dir,
     write_result,
@@ -37,15 +39,8 @@ MAX_IDS_RANGE = range(3, 13)
 DEFAULT_OUT = Path("traces/quorum")
 
 
-class _Parser(argparse.ArgumentParser):
-    """argparse, but a usage error is one line on stderr and exit status 2."""
-
-    def error(self, message: str) -> NoReturn:
-        self.exit(2, f"{self.prog}: error: {message} (see --help)\n")
-
-
-def _parser() -> _Parser:
-    parser = _Parser(
+def _parser() -> OneLineParser:
+    parser = OneLineParser(
         prog=PROG,
         description="Z3 proofs that Raft's quorums are safe, with negative controls, "
         "and a check that raft_ref's quorum code computes what the proofs are about.",
@@ -84,20 +79,20 @@ def _parser() -> _Parser:
     return parser
 
 
-def _validate(parser: _Parser, args: argparse.Namespace) -> None:
+def _validate(args: argparse.Namespace) -> None:
     if args.max_ids not in MAX_IDS_RANGE:
-        parser.error(
+        raise UsageError(
             f"--max-ids must be between {MAX_IDS_RANGE.start} and {MAX_IDS_RANGE.stop - 1}, "
             f"not {args.max_ids}"
         )
     if args.jobs < 1:
-        parser.error(f"--jobs must be at least 1, not {args.jobs}")
+        raise UsageError(f"--jobs must be at least 1, not {args.jobs}")
     try:
         if args.json is not None:
             probe_writable(args.json, "--json")
         probe_writable_dir(args.out, "--out")
     except OutputError as error:
-        parser.error(str(error))
+        raise UsageError(str(error)) from None
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -110,9 +105,12 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 
 def _main(argv: Sequence[str] | None) -> int:
-    parser = _parser()
-    args = parser.parse_args(argv)
-    _validate(parser, args)
+    try:
+        args = _parser().parse_args(argv)
+        _validate(args)
+    except UsageError as error:
+        print_error(PROG, f"{error} (see --help)")
+        return 2
     variant = Variant(args.variant)
 
     props = all_properties(variant, args.max_ids)
@@ -133,13 +131,13 @@ def _main(argv: Sequence[str] | None) -> int:
     try:
         _report(args, variant, results, seconds, interrupted is not None)
     except OutputError as error:
-        print(f"{PROG}: error: {error}", file=sys.stderr)
+        print_error(PROG, error)
         return 2
     if interrupted is not None:
         emit(f"interrupted: {len(results)} of {len(props)} properties decided")
         return interrupted.exit_status
     if died is not None:
-        print(f"{PROG}: error: {died} ({len(results)} of {len(props)} decided)", file=sys.stderr)
+        print_error(PROG, f"{died} ({len(results)} of {len(props)} decided)")
         return 1
     return 0 if report.all_as_expected(results) else 1
 

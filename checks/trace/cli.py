@@ -10,9 +10,8 @@ import argparse
 import sys
 from collections.abc import Sequence
 from pathlib import Path
-from typing import NoReturn
 
-from checks.cli_io import emit
+from checks.cli_io import OneLineParser, UsageError, emit, print_error
 from checks.trace.chart import message_sequence_chart
 from checks.trace.document import Trace, TraceError, write_trace
 from checks.trace.graphviz_output import (
@@ -32,15 +31,6 @@ from checks.trace.view import build_view
 
 PROG = "python -m checks.trace"
 FORMATS = ("dot", "svg", "png", "html")
-
-
-class UsageError(Exception):
-    """A mistake on the command line (one line, exit status 2)."""
-
-
-class OneLineParser(argparse.ArgumentParser):
-    def error(self, message: str) -> NoReturn:
-        raise UsageError(message)
 
 
 def build_parser() -> OneLineParser:
@@ -206,10 +196,10 @@ def main(argv: Sequence[str] | None = None) -> int:
             return cmd_shrink(args.file, args.out)
         return cmd_examples(args.out)
     except (UsageError, TraceError, DotFailed) as error:
-        print(f"{PROG}: error: {error}", file=sys.stderr)
+        print_error(PROG, error)
         return 2
     except OSError as error:
-        print(f"{PROG}: error: {error.strerror or error}: {error.filename}", file=sys.stderr)
+        print_error(PROG, f"{error.strerror or error}: {error.filename}")
         return 2
     except SystemExit as stop:  # --help
         return stop.code if isinstance(stop.code, int) else 0
