@@ -150,9 +150,9 @@ def abstract_server(
     servers: int,
     required: tuple[int, ...] = (),
     served: Any = (),
-    compaction: bool = False,
+    sends_snapshots: bool = False,
 ) -> Server:
-    """A node as the model sees it; `recent_active` only when logs may be compacted
+    """A node as the model sees it; `recent_active` only when leaders may send snapshots
     (otherwise it decides nothing the model keeps)."""
     log = raft.raft_log
     entries = abstract_log(log)
@@ -183,7 +183,7 @@ def abstract_server(
                 snapshot[node_id - 1] = pr.pending_snapshot
             elif pr.is_paused():
                 paused |= bit(node_id)
-            if compaction and pr.recent_active and node_id != raft.id:
+            if sends_snapshots and pr.recent_active and node_id != raft.id:
                 active |= bit(node_id)
             requests[node_id - 1] = pr.pending_request_snapshot
     return Server(
@@ -299,7 +299,7 @@ def forget_cached_abstractions() -> None:
 
 
 def _slot_server(
-    slot: NodeSlot, servers: int, required: tuple[int, ...], served: Any, compaction: bool
+    slot: NodeSlot, servers: int, required: tuple[int, ...], served: Any, sends_snapshots: bool
 ) -> Server:
     # Cached on the slot: a slot is one node state, and the reads it made and answered
     # are the same in every cluster that shares it. A node state shared by several
@@ -309,10 +309,10 @@ def _slot_server(
     if server is None:
         raft = slot.node.raft
         pending = required if raft.read_only.read_index_queue else ()
-        memo_key = (slot.key_hash, served, pending, servers, compaction)
+        memo_key = (slot.key_hash, served, pending, servers, sends_snapshots)
         server = _server_memo.get(memo_key)
         if server is None:
-            server = abstract_server(raft, servers, required, served, compaction)
+            server = abstract_server(raft, servers, required, served, sends_snapshots)
             if len(_server_memo) > 200_000:
                 _server_memo.clear()
             _server_memo[memo_key] = server
@@ -351,7 +351,7 @@ def abstract_servers(p: Params, c: Cluster) -> tuple[Server, ...]:
     servers = c.abstract_servers
     if servers is None:
         servers = tuple(
-            _slot_server(slot, p.servers, c.read_required, served, p.compaction)
+            _slot_server(slot, p.servers, c.read_required, served, p.sends_snapshots)
             for slot, served in zip(c.slots, c.served, strict=True)
         )
         c.abstract_servers = servers

@@ -130,6 +130,13 @@ class Params:
         """Whether logs may be compacted (and leaders send snapshots)."""
         return self.max_compactions > 0
 
+    @property
+    def sends_snapshots(self) -> bool:
+        """Whether leaders may send snapshots: logs are compacted, or followers ask for
+        one. Only then does it matter which peers were recently active."""
+        asks = self.max_snapshot_requests > 0 and not self.left_out_quirk(SNAPSHOT_REQUEST_QUIRK)
+        return self.compaction or asks
+
     def left_out_quirk(self, name: str) -> bool:
         return name in self.left_out
 

@@ -408,7 +408,7 @@ def begin_membership_change(p: Params, s: Server, entry: Entry, index: int) -> S
         nxt = tuple(len(s.log) + 1 if added & (1 << k) else n for k, n in enumerate(s.next))
         match = tuple(0 if added & (1 << k) else m for k, m in enumerate(s.match))
         # They also count as recently active (raft-rs marks them so).
-        active = s.active | added if p.compaction else 0
+        active = s.active | added if p.sends_snapshots else 0
         s = s._replace(
             match=match,
             next=nxt,
@@ -707,7 +707,7 @@ def handle_append_response(p: Params, s: Server, m: Msg) -> Outcome:
     i, j = m.dst, m.src
     k, flag = j - 1, bit(j)
     matched, nxt = s.match[k], s.next[k]
-    if p.compaction:
+    if p.sends_snapshots:
         s = s._replace(active=s.active | flag)
     if m.reject:
         request = m.context  # a snapshot request, 0: a plain rejection
@@ -765,7 +765,7 @@ def handle_heartbeat_response(p: Params, s: Server, m: Msg) -> Outcome:
     """raft-rs `handle_heartbeat_response`: the peer is resumed, and sent to when it does
     not hold the whole log yet."""
     j = m.src
-    s = s._replace(paused=s.paused & ~bit(j), active=s.active | bit(j) if p.compaction else 0)
+    s = s._replace(paused=s.paused & ~bit(j), active=s.active | bit(j) if p.sends_snapshots else 0)
     answers: list[Msg] = []
     if m.context:
         s, answers = _confirm_read(p, s, m)
@@ -789,9 +789,10 @@ def _progress(  # noqa: PLR0917 (one peer's whole progress)
 def restart(p: Params, i: int, s: Server) -> Server:
     """A crash and restart keeps raft-rs's HardState (term, vote, commit), the log, and
     what the application persisted (applied index and configuration); raft-rs marks
-    the node a learner when that configuration lists it as one."""
+    the node a learner when that configuration lists it as one. A snapshot request is
+    not persisted: the restarted node has none pending."""
     vote = s.vote if p.persist_vote else 0
     is_learner = bool(s.config.learners & bit(i))
-    s = become_follower(s._replace(vote=vote, is_learner=is_learner), s.term, 0)
+    s = become_follower(s._replace(vote=vote, is_learner=is_learner, requested=0), s.term, 0)
     # A joint phase in progress is resumed from storage, its Begin pending again.
     return s._replace(pending_conf=s.config.start) if s.config.joint else s

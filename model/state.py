@@ -109,8 +109,8 @@ class Server(NamedTuple):
     # (request, index served, index committed anywhere when it was made).
     served: tuple[tuple[int, int, int], ...] = ()
     # A leader's peers heard from since it was elected or last checked its quorum
-    # (raft-rs `recent_active`; kept only when logs may be compacted, the one case it
-    # decides anything the model sees: snapshots go only to active peers).
+    # (raft-rs `recent_active`; kept only when leaders may send snapshots, the one case
+    # it decides anything the model sees: snapshots go only to active peers).
     active: int = 0
     # A leader's peers in Snapshot state: the index of the snapshot sent to each (raft-rs
     # `pending_snapshot`), () when none is.

@@ -5,6 +5,8 @@ with raft-rs 0.6.0-alpha losing a committed entry through its snapshot labels (#
 from __future__ import annotations
 
 from checks.cluster import Cluster
+from checks.engine.outcome import SearchOptions
+from checks.engine.search import explore
 from checks.refinement import abstract, refines
 from checks.targets.impl_target import ImplTarget, build_impl_target
 from model import server as srv
@@ -209,9 +211,14 @@ def test_a_snapshot_goes_only_to_a_peer_heard_from() -> None:
 # --- snapshot requests and reports ----------------------------------------------------
 
 
-def _requests_target(*left_out: str) -> ImplTarget:
+def _requests_target(*left_out: str, compactions: int = 1, crashes: int = 0) -> ImplTarget:
     return build_impl_target(
-        max_term=3, max_msgs=6, max_snapshot_requests=1, max_compactions=1, left_out=left_out
+        max_term=3,
+        max_msgs=6,
+        max_snapshot_requests=1,
+        max_compactions=compactions,
+        max_crashes=crashes,
+        left_out=left_out,
     )
 
 
@@ -235,6 +242,38 @@ def test_a_snapshot_request_puts_the_peer_in_snapshot_state() -> None:
     assert any(
         m.type == MsgType.SNAPSHOT and m.dst == 2 for m, _ in abstract(target.params, c).network
     )
+
+
+def test_without_compaction_a_requested_snapshot_is_sent_as_the_model_says() -> None:
+    """Which peers were heard from decides whether a snapshot is sent: the model keeps
+    it whenever snapshots can be sent, asked for as well as after a compaction."""
+    target = _requests_target(compactions=0)
+    assert target.params.sends_snapshots
+    c = _follower_asks_for_a_snapshot(target)  # every step refines the model
+    assert any(m.type == MsgType.SNAPSHOT for m, _ in abstract(target.params, c).network)
+
+
+def test_a_restarted_follower_has_no_snapshot_request_pending() -> None:
+    """raft-rs keeps `pending_request_snapshot` across `become_follower`, not across a
+    restart: a new `Raft` starts without one."""
+    target = _requests_target(crashes=1)
+    c = target.initial_states()[0]
+    c = _step(target, c, "Timeout", 1)
+    c = _step(target, c, "Deliver", type=V, src=1, dst=2)
+    c = _step(target, c, "Deliver", type=VR, src=2, dst=1)
+    c = _step(target, c, "Deliver", type=A, src=1, dst=2)
+    c = _step(target, c, "RequestSnapshot", 2)
+    assert abstract(target.params, c).servers[1].requested == 1
+    c = _step(target, c, "Restart", 2)
+    assert abstract(target.params, c).servers[1].requested == 0
+
+
+def test_snapshot_requests_explored_break_only_the_request_quirk() -> None:
+    """With snapshot requests (and no compaction), the one property broken is the
+    documented request quirk: the implementation refuses the snapshot it is sent."""
+    options = SearchOptions(max_depth=10, keep_going=True, workers=1)
+    outcome = explore(_requests_target(compactions=0, crashes=1), options)
+    assert [v.property_name for v in outcome.violations] == ["NoImplementationError"]
 
 
 def test_a_reported_snapshot_returns_the_peer_to_probe_paused() -> None:
