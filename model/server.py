@@ -380,7 +380,10 @@ def apply_committed(p: Params, i: int, s: Server, sent: list[Msg]) -> Outcome:
     enters the joint configuration, a Finalize leaves it), then `advance`, which makes a
     joint leader that has applied Begin append (and broadcast) a Finalize — again on
     every advance that applied something (raft-rs #349). Repeats while that commits
-    more (a leader that alone is a quorum)."""
+    more (a leader that alone is a quorum). A commit index beyond the log (raft-rs's
+    `commit_to` panics there) applies nothing: `CommitWithinLog` reports the state."""
+    if s.commit > len(s.log):
+        return s, sent
     while s.applied < s.commit:
         for index in range(s.applied + 1, s.commit + 1):
             entry = s.log[index - 1]
@@ -471,7 +474,8 @@ def can_compact(s: Server) -> bool:
 
 def unapplied_conf_committed(s: Server) -> bool:
     """raft-rs `hup` refuses to campaign while committed conf changes are unapplied."""
-    return any(s.log[k].kind >= Kind.BEGIN for k in range(s.applied, s.commit))
+    committed = min(s.commit, len(s.log))  # beyond the log: raft-rs has panicked
+    return any(s.log[k].kind >= Kind.BEGIN for k in range(s.applied, committed))
 
 
 # --- receiving a message --------------------------------------------------------------

@@ -172,6 +172,22 @@ def test_a_snapshot_the_log_already_holds_only_moves_commit() -> None:
     assert after.log == LOG and after.commit == 3 and sent == [Msg(AR, 2, 1, 3, 3)]
 
 
+def test_a_heartbeat_committing_beyond_the_log_is_reported_not_raised() -> None:
+    """Once the request quirk has dropped entries a follower acknowledged, its leader's
+    heartbeat can carry a commit index beyond the follower's log. raft-rs's `commit_to`
+    panics there; the model keeps the state, applying nothing, for `CommitWithinLog`
+    to report, and goes on computing what can follow it."""
+    p = Params()
+    s = _follower(LOG[:2], 2)
+    [outcome] = srv.receive(p, s, Msg(MsgType.HEARTBEAT, 1, 2, 3, commit=3))
+    after, _ = srv.apply_committed(p, 2, *outcome)
+    assert after.commit == 3 and after.applied == 2
+    assert not srv.unapplied_conf_committed(after)
+    state = initial_state(3, 0)
+    broken = state._replace(servers=(state.servers[0], after, state.servers[2]))
+    assert not INVARIANTS["CommitWithinLog"](p, broken)
+
+
 def test_a_snapshot_that_would_make_a_voter_a_learner_is_refused() -> None:
     s = _follower(LOG, 2)
     after, sent = srv.handle_snapshot(s, _snapshot(5, 3, Config(0b101, 0b010)))
