@@ -360,6 +360,13 @@ def build_parser(targets: Mapping[str, TargetChoice]) -> OneLineParser:
         help="bfs: go on from the checkpoint in DIR (any --depth and --workers; keeps saving)",
     )
     how.add_argument(
+        "--disk",
+        type=Path,
+        metavar="DIR",
+        help="bfs: keep each level's states in files in DIR rather than in memory, for runs"
+        " larger than memory (slower; the files are gone when the run ends)",
+    )
+    how.add_argument(
         "--keep-going",
         action="store_true",
         help="after a violation, go on and report the first violation of every property",
@@ -448,6 +455,12 @@ def parse_run(argv: Sequence[str], targets: Mapping[str, TargetChoice]) -> Run:
         raise UsageError("--resume DIR goes on saving in DIR: drop --checkpoint")
     if args.resume is not None and not args.resume.is_dir():
         raise UsageError(f"--resume: no checkpoint directory {str(args.resume)!r}")
+    if args.disk is not None and args.strategy != "bfs":
+        raise UsageError("--disk applies only to --strategy bfs")
+    if args.disk is not None and args.engine != "local":
+        raise UsageError("--disk applies only to --engine local")
+    if args.disk is not None and not args.disk.is_dir():
+        raise UsageError(f"--disk: no directory {str(args.disk)!r}")
     if args.checkpoint is not None and args.checkpoint.exists() and not args.checkpoint.is_dir():
         raise UsageError(f"--checkpoint: {str(args.checkpoint)!r} is not a directory")
     if args.no_contracts:
@@ -509,6 +522,7 @@ def _run_of(
         checkpoint=None if args.checkpoint is None else str(args.checkpoint),
         resume=None if args.resume is None else str(args.resume),
         checkpoint_every=args.checkpoint_every,
+        disk=None if args.disk is None else str(args.disk),
         identity=_identity(info),
     )
     if symmetry and not sound:

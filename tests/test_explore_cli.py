@@ -186,6 +186,9 @@ def test_same_arguments_give_the_same_output(capsys):
         (["--strategy", "random", "--checkpoint", "x"], "apply only to --strategy bfs"),
         (["--resume", "/no/such/dir"], "--resume: no checkpoint directory '/no/such/dir'"),
         (["--checkpoint", "a", "--resume", "b"], "--resume DIR goes on saving in DIR"),
+        (["--disk", "/no/such/dir"], "--disk: no directory '/no/such/dir'"),
+        (["--strategy", "dfs", "--disk", "."], "--disk applies only to --strategy bfs"),
+        (["--engine", "ray", "--disk", "."], "--disk applies only to --engine local"),
     ],
 )
 def test_bad_usage_exits_2_with_one_line(capsys, argv, message):

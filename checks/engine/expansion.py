@@ -34,6 +34,7 @@ from typing import Any
 
 from checks.engine.outcome import FrontierItem, InitialStatesError, SearchOptions
 from checks.engine.properties import PropertyChecks
+from checks.engine.spill import Level, close_level, labelled, new_level, picked
 from checks.engine.target import Expectation, Target
 from checks.engine.visited import MASK, ZERO_STANDS_FOR, skipping_exact_repeats
 
@@ -140,19 +141,16 @@ class Expander:
             else self.key
         )
         self.checks = PropertyChecks(target.properties())
-        self.frontier: list[tuple[int, Any]] = []  # (key, state) to expand
         self.reduced = uses_reduction(target, options)
-        self.asleep: list[SleepSet] = []  # each frontier state's sleep set (reduced only)
-        # This level's proposals, in the order sent.
+        # The states to expand, each with its key and sleep set: (key, state, sleep).
+        self.frontier: Level = new_level(options.disk)
+        self.expanding = 0  # the key of the frontier state being expanded
+        # This level's proposals, in the order sent; each proposed state with the sleep
+        # set it gets if it is new: (state, sleep).
         self.proposed: list[int] = []
         self.proposed_kinds: list[str | None] = []
-        self.proposed_states: list[Any] = []
-        # Where each proposal comes from, for its sleep set (made only once it is
-        # accepted): (frontier position, how many actions were taken there before the
-        # one that led to it, that one's footprint); None for an empty sleep set.
-        self.proposed_origin: list[tuple[int, int, Any] | None] = []
-        self.taken_at: list[list[tuple[Any, Any]]] = []  # actions taken per position
-        self.sleep_filters: list[Any] = []  # per position: target.sleep_filter(state)
+        self.proposed_items: Level = new_level(options.disk)
+        self.woken: set[int] = set()  # proposals reached twice in this level: no sleep set
         self.violations: list[FoundViolation] = []
 
     def propose_initial(self) -> Proposals:
@@ -162,8 +160,7 @@ class Expander:
                 if number % self.of == self.me:
                     self.proposed.append(self.key(state))
                     self.proposed_kinds.append(None)
-                    self.proposed_states.append(state)
-                    self.proposed_origin.append(None)
+                    self.proposed_items.append((state, ()))
         except Exception as error:
             raise InitialStatesError(describe_error(error)) from error
         return Proposals(self.proposed, [ROOT] * len(self.proposed), [])
@@ -185,22 +182,21 @@ class Expander:
         note_position = positions.append
         kinds_proposed: list[str | None] = []
         note_proposed_kind = kinds_proposed.append
-        states: list[Any] = []
-        keep = states.append
+        items = self.proposed_items
+        keep = items.append
         kinds: list[str] = []
         note_kind = kinds.append
         taken: Counter[str] = Counter()
         stop_at_violation = not self.options.keep_going
         report = Proposals(proposed, positions, self.violations)
-        position = 0
         try:
-            for position, state in self._frontier(tick, kinds, taken, report):
+            for position, state, _sleep in self._frontier(tick, kinds, taken, report):
                 for action, after in successors(state):
                     kind = action_kind(action)
                     note_kind(kind)
                     for _name, step_check in step_invariants:
                         if not step_check(state, action, after):
-                            self._steps_failed(position, state, action, after)
+                            self._steps_failed(state, action, after)
                             break
                     fp = fingerprint(after)
                     if fp is None or fp in this_level:
@@ -209,33 +205,35 @@ class Expander:
                     propose(fp)
                     note_position(position)
                     note_proposed_kind(kind)
-                    keep(after)
+                    keep((after, ()))
                 if stop_at_violation and self.violations:
                     break
         except Exception as error:
-            report.crash = Crash(self.frontier[position][0], True, describe_error(error))
-        self._end_level(report, kinds, taken, kinds_proposed, states)
-        self.proposed_origin = [None] * len(proposed)
+            report.crash = Crash(self.expanding, True, describe_error(error))
+        self._end_level(report, kinds, taken, kinds_proposed)
         return report
 
     def _start_level(self) -> None:
         self.violations = []
         if len(self.exact_seen) > EXACT_CACHE:
             self.exact_seen.clear()
+        self.woken = set()
 
     def _frontier(
         self, tick: Tick, kinds: list[str], taken: Counter[str], report: Proposals
-    ) -> Iterator[tuple[int, Any]]:
-        """The frontier's (position, state), counting the transitions taken (`kinds`) into
-        `taken` and calling `tick` every PROGRESS_EVERY states; stops when it says so."""
-        for position, (_fp, state) in enumerate(self.frontier):
+    ) -> Iterator[tuple[int, Any, SleepSet]]:
+        """The frontier's (position, state, sleep set), counting the transitions taken
+        (`kinds`) into `taken` and calling `tick` every PROGRESS_EVERY states; stops when
+        it says so."""
+        for position, (key, state, sleep) in enumerate(self.frontier):
             if not position % PROGRESS_EVERY:
                 taken.update(kinds)
                 kinds.clear()
                 if tick(position, taken.total()):
                     report.stopped = True
                     return
-            yield position, state
+            self.expanding = key
+            yield position, state, sleep
 
     def _end_level(
         self,
@@ -243,19 +241,19 @@ class Expander:
         kinds: list[str],
         taken: Counter[str],
         kinds_proposed: list[str | None],
-        states: list[Any],
     ) -> None:
         """Counts the last transitions taken and keeps the level's proposals."""
         taken.update(kinds)
         report.taken = dict(taken)
         self.proposed = report.fingerprints
-        self.proposed_kinds, self.proposed_states = kinds_proposed, states
+        self.proposed_kinds = kinds_proposed
 
     def _expand_reduced(self, tick: Tick) -> Proposals:
         """`expand` with sleep sets: the actions in a state's sleep set are not taken.
-        A successor's sleep set (made in `accept`, for new states only) holds the actions
-        taken before the one that led to it from the same state, and those of that
-        state's own, that commute with that one."""
+        A successor's sleep set holds the actions taken before the one that led to it
+        from the same state, and those of that state's own, that commute with that one;
+        it is made as the successor is proposed, and dropped if the successor turns out
+        to be reached twice in the level."""
         self._start_level()
         target = self.target
         reduced_successors = target.reduced_successors  # type: ignore[attr-defined]
@@ -263,6 +261,7 @@ class Expander:
         exact_key = target.fingerprint
         symmetric_key = self.key if self.options.symmetry else None
         exact_seen = self.exact_seen
+        woken = self.woken
         action_kind = target.action_kind
         step_invariants = self.checks.step_invariants
         # This level's proposals by key, and by exact fingerprint (with symmetry).
@@ -271,31 +270,29 @@ class Expander:
         proposed: list[int] = []
         positions: list[int] = []
         kinds_proposed: list[str | None] = []
-        states: list[Any] = []
-        origins: list[tuple[int, int, Any] | None] = []
-        taken_at: list[list[tuple[Any, Any]]] = []
-        filters: list[Any] = []
+        items = self.proposed_items
         kinds: list[str] = []
         taken: Counter[str] = Counter()
         stop_at_violation = not self.options.keep_going
         report = Proposals(proposed, positions, self.violations)
-        position = 0
         try:
-            for position, state in self._frontier(tick, kinds, taken, report):
+            for position, state, sleeping in self._frontier(tick, kinds, taken, report):
                 done: list[tuple[Any, Any]] = []
-                taken_at.append(done)
-                filters.append(sleep_filter(state))
-                sleeping = self.asleep[position]
+                still_asleep = None
                 asleep = {action for action, _ in sleeping} if sleeping else ()
                 for action, afters, footprint in reduced_successors(state, asleep):
-                    origin = (position, len(done), footprint)
+                    sleep: SleepSet = ()
+                    if footprint is not None and (done or sleeping):
+                        if still_asleep is None:
+                            still_asleep = sleep_filter(state)
+                        sleep = tuple(still_asleep(footprint, [*done, *sleeping]))
                     done.append((action, footprint))
                     kind = action_kind(action)
                     for after in afters:
                         kinds.append(kind)
                         for _name, step_check in step_invariants:
                             if not step_check(state, action, after):
-                                self._steps_failed(position, state, action, after)
+                                self._steps_failed(state, action, after)
                                 break
                         exact = exact_key(after)
                         if symmetric_key is None:
@@ -303,7 +300,7 @@ class Expander:
                         else:
                             earlier = exact_level.get(exact)
                             if earlier is not None:
-                                origins[earlier] = None  # reached twice in this level
+                                woken.add(earlier)  # reached twice in this level
                                 continue
                             if exact in exact_seen:
                                 continue  # reached at an earlier level
@@ -311,36 +308,20 @@ class Expander:
                             key = symmetric_key(after)
                         earlier = this_level.get(key)
                         if earlier is not None:
-                            origins[earlier] = None
+                            woken.add(earlier)
                             exact_level[exact] = earlier
                             continue
                         this_level[key] = exact_level[exact] = len(proposed)
                         proposed.append(key)
                         positions.append(position)
                         kinds_proposed.append(kind)
-                        states.append(after)
-                        origins.append(origin)
+                        items.append((after, sleep))
                 if stop_at_violation and self.violations:
                     break
         except Exception as error:
-            report.crash = Crash(self.frontier[position][0], True, describe_error(error))
-        self._end_level(report, kinds, taken, kinds_proposed, states)
-        self.proposed_origin = origins
-        self.taken_at = taken_at
-        self.sleep_filters = filters
+            report.crash = Crash(self.expanding, True, describe_error(error))
+        self._end_level(report, kinds, taken, kinds_proposed)
         return report
-
-    def _sleep_set(self, proposal: int) -> SleepSet:
-        """The sleep set of a proposal (see `_expand_reduced`)."""
-        origin = self.proposed_origin[proposal]
-        if origin is None:
-            return ()
-        position, before, footprint = origin
-        asleep = self.asleep[position]
-        if footprint is None or not (before or asleep):
-            return ()
-        candidates = [*self.taken_at[position][:before], *asleep]
-        return tuple(self.sleep_filters[position](footprint, candidates))
 
     def accept(
         self,
@@ -351,58 +332,42 @@ class Expander:
         woken: Iterable[int] = (),
     ) -> Accepted:
         """Keeps the accepted proposals `keep` as the next frontier and checks them;
-        pickles each list of accepted proposals in `gives` for another expander. The
-        proposals `woken` (another expander proposed them too) lose their sleep sets."""
+        pickles each list of accepted proposals in `gives` for another expander (both
+        increasing, every given one after every kept one). The proposals `woken`
+        (another expander proposed them too) lose their sleep sets."""
         proposed = self.proposed
         kinds = self.proposed_kinds
-        states = self.proposed_states
-        for index in woken:
-            self.proposed_origin[index] = None
-        sleep_set = self._sleep_set
-        kept_asleep = [sleep_set(i) for i in keep]
-        given_asleep = [[sleep_set(i) for i in give] for give in gives]
-        self.frontier = []
-        self.asleep = []
-        self.taken_at = []
-        self.sleep_filters = []
-        report = self._take(
-            [proposed[i] for i in keep],
-            [kinds[i] for i in keep],
-            [states[i] for i in keep],
-            kept_asleep,
-            depth=depth,
-            tick=tick,
-        )
-        for give, asleep in zip(gives, given_asleep, strict=True):
-            shipment = [
-                (proposed[i], kinds[i], states[i], sleep)
-                for i, sleep in zip(give, asleep, strict=True)
-            ]
+        awake = self.woken.union(woken)
+        chosen = [*keep, *(index for give in gives for index in give)]
+        items = picked(self.proposed_items, chosen)
+        close_level(self.frontier)
+        self.frontier = new_level(self.options.disk)
+        # One pass over the proposals: the kept ones are checked as they are read (a
+        # function, not a generator expression, which the compiled tree read whole).
+        report = self._take(labelled(proposed, kinds, keep, items, awake), depth=depth, tick=tick)
+        for give in gives:
+            shipment = list(labelled(proposed, kinds, give, items, awake))
             report.shipped.append(pickle.dumps(shipment, pickle.HIGHEST_PROTOCOL))
-        self.proposed, self.proposed_kinds, self.proposed_states = [], [], []
-        self.proposed_origin = []
+        close_level(self.proposed_items)
+        self.proposed, self.proposed_kinds = [], []
+        self.proposed_items = new_level(self.options.disk)
+        self.woken = set()
         return report
 
     def receive(self, shipments: list[bytes], depth: int, tick: Tick = never_stop) -> Accepted:
         """Adds new states other expanders gave away to the frontier, and checks them."""
-        received = [item for shipment in shipments for item in pickle.loads(shipment)]
-        fps = [fp for fp, _, _, _ in received]
-        kinds = [kind for _, kind, _, _ in received]
-        states = [state for _, _, state, _ in received]
-        asleep = [sleep for _, _, _, sleep in received]
-        return self._take(fps, kinds, states, asleep, depth=depth, tick=tick)
+        received = (item for shipment in shipments for item in pickle.loads(shipment))
+        return self._take(received, depth=depth, tick=tick)
 
     def frontier_items(self) -> list[FrontierItem]:
         """The frontier as (key, state, sleep set), for a checkpoint."""
-        return [
-            (key, state, sleep)
-            for (key, state), sleep in zip(self.frontier, self.asleep, strict=True)
-        ]
+        return list(self.frontier)
 
     def set_frontier(self, items: list[FrontierItem]) -> None:
         """Starts from a checkpoint's frontier; `violated` and goals come separately."""
-        self.frontier = [(key, state) for key, state, _ in items]
-        self.asleep = [sleep for _, _, sleep in items]
+        close_level(self.frontier)
+        self.frontier = new_level(self.options.disk)
+        self.frontier.extend(items)
 
     def forget(self, violated: Iterable[str], goals_reached: Iterable[str]) -> None:
         """Stops checking properties already decided (when resuming from a checkpoint)."""
@@ -414,40 +379,48 @@ class Expander:
 
     def _take(
         self,
-        fps: list[int],
-        kinds: list[str | None],
-        states: list[Any],
-        asleep: list[SleepSet],
+        taken: Iterable[tuple[int, str | None, Any, SleepSet]],
         *,
         depth: int,
         tick: Tick,
     ) -> Accepted:
-        """Appends new states to the frontier and checks their invariants and goals."""
+        """Appends new states, given as (key, kind, state, sleep set), to the frontier and
+        checks their invariants and goals. Every one is appended, also after `tick` has
+        stopped the checks or the target has raised."""
         self.violations = []
-        report = Accepted(frontier=len(fps))
-        self.frontier.extend(zip(fps, states, strict=True))
-        self.asleep.extend(asleep)
-        invariants = self.checks.invariants
-        goals = self.checks.goals
-        index = 0
-        try:
-            for index, state in enumerate(states):
-                if not index % PROGRESS_EVERY and index and tick(index, 0):
-                    report.stopped = True
-                    break
-                for _name, check in invariants:
-                    if not check(state):
-                        self._invariants_failed(fps[index], state)
-                        break
-                for _name, check in goals:
-                    if check(state):
-                        self._check_goals(state, depth, report)
-                        break
-        except Exception as error:
-            report.crash = Crash(fps[index], False, describe_error(error))
-        report.found = dict(Counter(kind for kind in kinds if kind is not None))
+        report = Accepted(frontier=0)
+        frontier = self.frontier
+        found: Counter[str] = Counter()
+        checking = True
+        for index, (fp, kind, state, sleep) in enumerate(taken):
+            frontier.append((fp, state, sleep))
+            if kind is not None:
+                found[kind] += 1
+            if not checking:
+                continue
+            if not index % PROGRESS_EVERY and index and tick(index, 0):
+                report.stopped = True
+                checking = False
+                continue
+            try:
+                self._check_new(fp, state, depth, report)
+            except Exception as error:
+                report.crash = Crash(fp, False, describe_error(error))
+                checking = False
+        report.frontier = len(frontier)
+        report.found = dict(found)
         report.violations = self.violations
         return report
+
+    def _check_new(self, fp: int, state: Any, depth: int, report: Accepted) -> None:
+        for _name, check in self.checks.invariants:
+            if not check(state):
+                self._invariants_failed(fp, state)
+                break
+        for _name, check in self.checks.goals:
+            if check(state):
+                self._check_goals(state, depth, report)
+                break
 
     def _check_goals(self, state: Any, depth: int, report: Accepted) -> None:
         """Goals reached in `state`; they are not checked again."""
@@ -463,8 +436,8 @@ class Expander:
             if not check(state):
                 self._found(FoundViolation(name, Expectation.ALWAYS, fp))
 
-    def _steps_failed(self, position: int, before: Any, action: Any, after: Any) -> None:
-        parent_fp = self.frontier[position][0]
+    def _steps_failed(self, before: Any, action: Any, after: Any) -> None:
+        parent_fp = self.expanding
         for name, check in list(self.checks.step_invariants):
             if not check(before, action, after):
                 self._found(FoundViolation(name, Expectation.ALWAYS_STEP, parent_fp))

@@ -37,6 +37,8 @@ class SearchOptions:
     checkpoint: str | None = None  # bfs: save every finished level in this directory
     resume: str | None = None  # bfs: go on from the checkpoint in this directory (and keep saving)
     checkpoint_every: float = 60.0  # seconds between two checkpoints (each at a level's end)
+    # bfs: keep each level's states in files in this directory, not in memory (spill.py)
+    disk: str | None = None
     # What a checkpoint must match to be resumed: the target and its bounds, as the
     # caller names them (symmetry is compared apart).
     identity: str = ""

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
 from checks.engine.bfs import BreadthFirstSearch, LocalPool, Pool, PoolFactory
@@ -68,6 +69,12 @@ def _check(options: SearchOptions) -> None:
         raise UnsupportedOptions("checkpoints are for bfs only")
     if options.engine == "ray" and (options.checkpoint or options.resume):
         raise UnsupportedOptions("checkpoints are kept by --engine local only")
+    if options.disk is not None and options.strategy != "bfs":
+        raise UnsupportedOptions("--disk keeps the levels of bfs only")
+    if options.disk is not None and options.engine != "local":
+        raise UnsupportedOptions("--disk applies to --engine local only")
+    if options.disk is not None and not Path(options.disk).is_dir():
+        raise UnsupportedOptions(f"--disk: no directory {options.disk!r}")
 
 
 def _pools(options: SearchOptions, guard: Guard) -> PoolFactory:
