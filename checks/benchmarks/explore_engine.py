@@ -6,6 +6,8 @@ this benchmark (start-up included, as a user sees it), read from their `--json`:
   run's processes) at depth 11, with one worker and with two;
 - `--workers 2` over `--workers 1`, wall clock;
 - what `--checkpoint` costs (saving every level) over the same run without;
+- `--disk` (levels kept in files) against memory on a larger run: peak memory of the
+  whole process, and wall clock;
 - the Ray engine (`--engine ray`, 2 workers, a Ray instance started for the run) over
   the local engine with 2 workers on the same run, and its 2 workers over 1, when Ray
   is installed ("seconds of search" leave out starting Ray and its actors).
@@ -26,6 +28,8 @@ from checks.benchmarks import Report
 
 DEPTH = 19  # the model's default bounds: tens of thousands of states
 RAY_DEPTH = 16  # Ray's start-up and its actors' take seconds: a run long enough to see past
+# Levels large enough for their states to outweigh the interpreter and the caches.
+DISK_RUN = ("--nodes", "5", "--max-msgs", "5", "--no-symmetry", "--depth", "13", "--workers", "1")
 
 
 def explore(*argv: str) -> tuple[dict[str, Any], float]:
@@ -67,6 +71,15 @@ def run(report: Report) -> None:
     with tempfile.TemporaryDirectory() as directory:
         _, saving_seconds = explore(*depth, "--workers", "1", "--checkpoint", directory)
     report("--checkpoint (default interval) over none", saving_seconds / one_seconds, "x")
+
+    in_memory, memory_seconds = explore(*DISK_RUN)
+    with tempfile.TemporaryDirectory() as directory:
+        on_disk, disk_seconds = explore(*DISK_RUN, "--disk", directory)
+    assert on_disk["distinct_states"] == in_memory["distinct_states"]
+    report("5 nodes depth 13, no symmetry: distinct states", in_memory["distinct_states"], "")
+    report("  peak RSS, levels in memory", in_memory["peak_rss_bytes"] / 2**20, "MiB")
+    report("  peak RSS, --disk", on_disk["peak_rss_bytes"] / 2**20, "MiB")
+    report("  --disk over in memory, wall clock", disk_seconds / memory_seconds, "x")
 
     if importlib.util.find_spec("ray") is None:
         print("  (Ray not installed: pip install 'raft-ref[cluster]' for local vs Ray)")
