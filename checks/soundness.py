@@ -108,7 +108,7 @@ def gate_runs() -> list[GateRun]:
             breaks=("NoImplementationError",),
         ),
         GateRun(
-            "impl bfs snapshot requests, compaction",
+            "impl bfs requests + compaction",
             (*COMPACTION, "--request-snapshot", "--check-quorum", "--depth", "13"),
             breaks=("NoImplementationError",),
         ),
