@@ -14,6 +14,7 @@ import pytest
 from checks.engine import bfs as bfs_module
 from checks.engine.bfs import balance_moves
 from checks.engine.counterexample import counterexample_json
+from checks.engine.expansion import Expander
 from checks.engine.heap import SEARCH_THRESHOLDS
 from checks.engine.outcome import SearchOptions
 from checks.engine.search import UnsupportedOptions, explore
@@ -463,3 +464,18 @@ def test_a_finished_search_leaves_no_reference_cycles(strategy: str, workers: in
         gc.garbage.clear()
         gc.enable()
     assert left == []
+
+
+@pytest.mark.parametrize("disk", [False, True])
+def test_each_answer_counts_the_states_it_added_to_the_frontier(tmp_path: Path, disk: bool):
+    """The search sums the answers of `accept` and `receive` into the frontier's size: a
+    state given away counts once, at its receiver."""
+    options = SearchOptions(disk=str(tmp_path) if disk else None)
+    giver, taker = Expander(TokensTarget(3, 2), options), Expander(TokensTarget(3, 2), options)
+    giver.propose_initial()
+    taker.propose_initial()
+    given = giver.accept([], [[0]], depth=0)
+    kept = taker.accept([0], [], depth=0)
+    received = taker.receive(given.shipped, depth=0)
+    assert (given.frontier, kept.frontier, received.frontier) == (0, 1, 1)
+    assert len(taker.frontier) == 2 and len(giver.frontier) == 0

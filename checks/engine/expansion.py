@@ -390,6 +390,7 @@ class Expander:
         self.violations = []
         report = Accepted(frontier=0)
         frontier = self.frontier
+        before = len(frontier)
         found: Counter[str] = Counter()
         checking = True
         for index, (fp, kind, state, sleep) in enumerate(taken):
@@ -407,7 +408,7 @@ class Expander:
             except Exception as error:
                 report.crash = Crash(fp, False, describe_error(error))
                 checking = False
-        report.frontier = len(frontier)
+        report.frontier = len(frontier) - before
         report.found = dict(found)
         report.violations = self.violations
         return report
