@@ -10,7 +10,7 @@ import pytest
 from checks.conformance.driver import PropertyViolation
 from checks.conformance.random_scenarios import random_scenario
 from checks.conformance.runner import run_scenarios
-from checks.conformance.safety import SafetyChecker
+from checks.conformance.safety import SafetyChecker, observation_from_state
 from checks.conformance.scenario import Step, load_scenario, parse_scenario
 from checks.conformance.sessions import InProcessSession, SubprocessSession
 from model.invariants import INVARIANTS
@@ -107,6 +107,18 @@ def test_safety_checker_accepts_a_consistent_history() -> None:
     check = SafetyChecker()
     check(STEP, {1: _state("Leader", 2, 3, [2, 2]), 2: _state("Follower", 2, 2, [2])})
     check(STEP, {1: _state("Leader", 2, 3, [2, 2]), 2: _state("Follower", 2, 3, [2, 2])})
+
+
+def test_a_restarted_node_goes_on_from_what_it_persisted() -> None:
+    """A crash loses what a node had not persisted (never sent to anyone): its commit
+    may go back to the persisted one, and no further."""
+    check = SafetyChecker()
+    check(STEP, {1: _state("Leader", 2, 3, [2, 2])})
+    check.restarted(1, observation_from_state(_state("Follower", 2, 2, [2, 2])))
+    check(STEP, {1: _state("Follower", 2, 2, [2, 2])})
+    check.restarted(1, observation_from_state(_state("Follower", 2, 2, [2, 2])))
+    with pytest.raises(PropertyViolation, match="commit"):
+        check(STEP, {1: _state("Follower", 2, 1, [2, 2])})
 
 
 @pytest.mark.parametrize(

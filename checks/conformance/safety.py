@@ -111,6 +111,14 @@ class SafetyChecker:
         self._check(where, "LogMatching", servers, _two_nodes)
         self._check(where, "StateMachineSafety", servers, self._committed_differ)
 
+    def restarted(self, node: int, durable: Observation) -> None:
+        """`node` crashed: what it had not persisted yet is gone, so its own history goes
+        on from what it had persisted (`durable`: its hard state and stored log), which
+        its next observations must not go behind. Nothing it lost had been sent (an
+        application sends a Ready's messages after persisting it), so the rules across
+        nodes lose nothing."""
+        self.latest[node] = durable
+
     # --- rules of one node over time ----------------------------------------------------
 
     def _node_history(self, where: str, node: int, before: Observation, now: Observation) -> None:
