@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import multiprocessing
 import signal
+import threading
 from collections.abc import Sequence
-from concurrent.futures import ProcessPoolExecutor
+from concurrent.futures import Future, ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
+from typing import Any
 
 from checks.quorum import bounded, code_tie, commit_rule, model_tie, unbounded
 from checks.quorum.properties import Obligation, Result, check
@@ -83,10 +85,20 @@ def _run_in_workers(props: Sequence[Obligation], jobs: int, sink: list[Result]) 
         initializer=_ignore_sigint,
         max_tasks_per_child=1,
     )
+    # `submit` starts worker processes. It runs in a thread of its own, since a signal
+    # is handled in the main thread only: one handled while a process is being started
+    # (Ctrl-C raising Interrupted there) would leave that process half-started, and it
+    # would print a traceback of its own.
+    submitted = _Submitter(pool, batches)
+    submitted.start()
+    finished = False
     try:
-        futures = [pool.submit(_check_all, batch) for batch in batches]
-        for future in futures:
+        submitted.join()
+        if submitted.error is not None:
+            raise submitted.error
+        for future in submitted.futures:
             sink.extend(future.result())
+        finished = True
     except BrokenProcessPool:
         raise WorkerDied(_DIED) from None
     except (OSError, RuntimeError):
@@ -96,16 +108,58 @@ def _run_in_workers(props: Sequence[Obligation], jobs: int, sink: list[Result]) 
             raise
         raise WorkerDied(_DIED) from None
     finally:
-        _stop(pool)
+        if finished:
+            pool.shutdown(wait=True)  # every worker has decided its batch and ends
+        else:
+            _stop(pool, submitted)
 
 
-def _stop(pool: ProcessPoolExecutor) -> None:
-    """Ends the pool at once: workers still deciding are terminated, not waited for."""
-    processes = list(getattr(pool, "_processes", {}).values())
+class _Submitter(threading.Thread):
+    """Submits every batch to the pool, keeping the futures, or the error that stopped it."""
+
+    def __init__(self, pool: ProcessPoolExecutor, batches: list[list[Obligation]]) -> None:
+        super().__init__(name="quorum-submit", daemon=True)
+        self.pool = pool
+        self.batches = batches
+        self.futures: list[Future[list[Result]]] = []
+        self.error: Exception | None = None
+
+        self.stopping = False
+
+    def run(self) -> None:
+        try:
+            for batch in self.batches:
+                if self.stopping:
+                    return
+                self.futures.append(self.pool.submit(_check_all, batch))
+        except Exception as error:  # the pool broke: the main thread reports it
+            self.error = error
+
+
+def _stop(pool: ProcessPoolExecutor, submitted: _Submitter) -> None:
+    """Ends the pool at once: workers still deciding are terminated, not waited for.
+    No process is left half-started: the submitting thread, and the pool's own thread
+    (which starts a fresh process for each batch), finish starting theirs first. The
+    pool is shut only once its thread has ended: shut earlier, a worker ending its
+    batch makes that thread fail (CPython 3.11, with `max_tasks_per_child`)."""
+    submitted.stopping = True
+    submitted.join()
+    for future in submitted.futures:
+        future.cancel()
+    processes: dict[int, Any] = getattr(pool, "_processes", None) or {}
+    manager: threading.Thread | None = getattr(pool, "_executor_manager_thread", None)
+    _terminate(processes)  # the pool's thread sees them end, and ends too
+    if manager is not None:
+        manager.join(timeout=5)
+    _terminate(processes)  # any process that thread started meanwhile
     pool.shutdown(wait=False, cancel_futures=True)
-    for process in processes:
+
+
+def _terminate(processes: dict[int, Any]) -> None:
+    running = list(processes.values())
+    for process in running:
         process.terminate()
-    for process in processes:
+    for process in running:
         process.join(timeout=5)
 
 
