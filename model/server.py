@@ -172,13 +172,17 @@ def send_append(p: Params, i: int, s: Server, j: int) -> Outcome:
     """raft-rs `send_append`: unless the peer is paused, send the entries from its next
     index on (at most `entries_per_append`; none when it is up to date) with the commit
     index. A probed peer is then paused; a replicated one moves on optimistically. When
-    the entries (or the term before them) are compacted away, a snapshot goes instead."""
+    the entries (or the term before them) are compacted away, a snapshot goes instead.
+    A next index past the log (a peer answered for entries its leader no longer holds,
+    which only a committed entry already lost makes possible) sends no entries and the
+    term 0, as raft-rs's `RaftLog::term` answers there."""
     flag = bit(j)
     if s.paused & flag or (s.snapshot and s.snapshot[j - 1]):
         return s, []
     k = j - 1
     prev = s.next[k] - 1
-    if prev < 1 or s.log[prev - 1] == COMPACTED or (s.snap_requests and s.snap_requests[k]):
+    compacted = prev <= len(s.log) and s.log[prev - 1] == COMPACTED
+    if prev < 1 or compacted or (s.snap_requests and s.snap_requests[k]):
         return send_snapshot(p, i, s, j)
     limit = p.entries_per_append
     entries = s.log[prev : prev + limit] if limit else s.log[prev:]

@@ -224,6 +224,17 @@ def test_a_snapshot_goes_only_to_a_peer_heard_from() -> None:
     assert srv.send_append(P, 2, after, 1) == (after, [])
 
 
+def test_a_next_index_past_the_log_sends_no_entries_and_term_zero() -> None:
+    """Only after the request quirk has lost a committed entry can a peer answer for
+    entries its leader no longer holds; raft-rs then probes with `RaftLog::term`'s 0
+    past the log and no entries, and so does the model (rather than failing)."""
+    leader = _follower(LOG[:2], 2)._replace(role=Role.LEADER, leader=2)
+    leader = leader._replace(match=(0, 2, 0), next=(5, 3, 3))
+    after, sent = srv.send_append(P, 2, leader, 1)
+    assert sent == [Msg(A, 2, 1, 3, 4, 0, (), 2)]
+    assert after == leader  # nothing sent to wait for: not paused
+
+
 # --- snapshot requests and reports ----------------------------------------------------
 
 
