@@ -249,15 +249,20 @@ def _requests_target(*left_out: str, compactions: int = 1, crashes: int = 0) -> 
     )
 
 
-def _follower_asks_for_a_snapshot(target: ImplTarget) -> Cluster:
+def _follower_requests_a_snapshot(target: ImplTarget) -> Cluster:
     """Server 1 leads term 2; server 2, which has its first append, asks it for a
-    snapshot at its commit index 1; the leader sends one."""
+    snapshot at its commit index 1."""
     c = target.initial_states()[0]
     c = _step(target, c, "Timeout", 1)
     c = _step(target, c, "Deliver", type=V, src=1, dst=2)
     c = _step(target, c, "Deliver", type=VR, src=2, dst=1)
     c = _step(target, c, "Deliver", type=A, src=1, dst=2)
-    c = _step(target, c, "RequestSnapshot", 2)
+    return _step(target, c, "RequestSnapshot", 2)
+
+
+def _follower_asks_for_a_snapshot(target: ImplTarget) -> Cluster:
+    """`_follower_requests_a_snapshot`, and the leader receives the request and sends one."""
+    c = _follower_requests_a_snapshot(target)
     return _step(target, c, "Deliver", type=AR, src=2, dst=1, reject=1)
 
 
@@ -284,12 +289,7 @@ def test_a_restarted_follower_has_no_snapshot_request_pending() -> None:
     """raft-rs keeps `pending_request_snapshot` across `become_follower`, not across a
     restart: a new `Raft` starts without one."""
     target = _requests_target(crashes=1)
-    c = target.initial_states()[0]
-    c = _step(target, c, "Timeout", 1)
-    c = _step(target, c, "Deliver", type=V, src=1, dst=2)
-    c = _step(target, c, "Deliver", type=VR, src=2, dst=1)
-    c = _step(target, c, "Deliver", type=A, src=1, dst=2)
-    c = _step(target, c, "RequestSnapshot", 2)
+    c = _follower_requests_a_snapshot(target)
     assert abstract(target.params, c).servers[1].requested == 1
     c = _step(target, c, "Restart", 2)
     assert abstract(target.params, c).servers[1].requested == 0

@@ -281,12 +281,9 @@ class Expander:
                 still_asleep = None
                 asleep = {action for action, _ in sleeping} if sleeping else ()
                 for action, afters, footprint in reduced_successors(state, asleep):
-                    sleep: SleepSet = ()
-                    if footprint is not None and (done or sleeping):
-                        if still_asleep is None:
-                            still_asleep = sleep_filter(state)
-                        sleep = tuple(still_asleep(footprint, [*done, *sleeping]))
-                    done.append((action, footprint))
+                    # Made when the first of its outcomes is proposed (most are not).
+                    commutes = footprint is not None and bool(done or sleeping)
+                    sleep: SleepSet | None = None if commutes else ()
                     kind = action_kind(action)
                     for after in afters:
                         kinds.append(kind)
@@ -311,11 +308,16 @@ class Expander:
                             woken.add(earlier)
                             exact_level[exact] = earlier
                             continue
+                        if sleep is None:
+                            if still_asleep is None:
+                                still_asleep = sleep_filter(state)
+                            sleep = tuple(still_asleep(footprint, [*done, *sleeping]))
                         this_level[key] = exact_level[exact] = len(proposed)
                         proposed.append(key)
                         positions.append(position)
                         kinds_proposed.append(kind)
                         items.append((after, sleep))
+                    done.append((action, footprint))
                 if stop_at_violation and self.violations:
                     break
         except Exception as error:
